@@ -1,0 +1,11 @@
+import type { Knex } from 'knex';
+import * as foundation from './20261121000100_foundation';
+
+/**
+ * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
+ * tsx) and from the compiled build; a test checks that no file in this folder is missing here.
+ * A merged migration is never edited: change the schema with a new one.
+ */
+export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
+  { name: '20261121000100_foundation', module: foundation },
+];

@@ -1,0 +1,106 @@
+import express, { Router } from 'express';
+import helmet from 'helmet';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import swaggerUi from 'swagger-ui-express';
+import { auditRoutes } from './audit/audit.routes';
+import { AuditService } from './audit/audit.service';
+import { authRoutes, loginRateLimits } from './auth/auth.routes';
+import { AuthService } from './auth/auth.service';
+import { TokenService } from './auth/tokens';
+import type { Clock } from './clock';
+import type { Config, JwtKey } from './config';
+import { fundRoutes } from './funds/funds.routes';
+import { FundService } from './funds/funds.service';
+import type { AppContext, Services } from './http/context';
+import { httpError } from './http/http.errors';
+import { jsonBody, notFound, problemHandler, requestLogger } from './http/middleware';
+import { buildOpenApiDocument } from './http/openapi';
+import { mountRoutes, type AnyRoute } from './http/route';
+import { ledgerRoutes } from './ledger/ledger.routes';
+import { LedgerService } from './ledger/ledger.service';
+
+export const API_PREFIX = '/api/v1';
+export const API_VERSION = '0.1.0';
+
+export const ROUTES: readonly AnyRoute[] = [...authRoutes, ...fundRoutes, ...ledgerRoutes, ...auditRoutes];
+
+export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: JwtKey): Services {
+  const ledger = new LedgerService(clock);
+  const audit = new AuditService(clock);
+  const tokens = new TokenService(
+    {
+      current: jwtKey,
+      previous: config.jwt.previous,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ttlSeconds: config.jwt.ttlSeconds,
+    },
+    clock,
+  );
+  return { ledger, audit, tokens, auth: new AuthService(db, tokens), funds: new FundService(ledger, clock) };
+}
+
+export interface AppDeps {
+  db: Knex;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  services: Services;
+  /** Set while the server drains on shutdown: /readyz answers 503 so no new traffic is sent. */
+  isDraining?: () => boolean;
+}
+
+/** The Express app, without listen(): the server and the tests both use it. */
+export function createApp(deps: AppDeps): express.Express {
+  const context: AppContext = {
+    db: deps.db,
+    config: deps.config,
+    logger: deps.logger,
+    clock: deps.clock,
+    services: deps.services,
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.trustProxy);
+  app.set('query parser', 'simple');
+  app.use(requestLogger(deps.logger));
+  app.use(helmet());
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res, next) => {
+    if (deps.isDraining?.()) {
+      next(httpError('database_unavailable', 'The server is shutting down.'));
+      return;
+    }
+    try {
+      await deps.db.raw('SELECT 1');
+      res.json({ status: 'ready' });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'readiness check failed');
+      next(httpError('database_unavailable', 'The database is not reachable.'));
+    }
+  });
+
+  const openApi = buildOpenApiDocument(ROUTES, API_VERSION);
+  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {
+    res.json(openApi);
+  });
+  app.use(
+    '/docs',
+    swaggerUi.serve,
+    swaggerUi.setup(undefined, { swaggerOptions: { url: `${API_PREFIX}/openapi.json` } }),
+  );
+
+  const api = Router();
+  api.use(jsonBody());
+  api.post('/auth/login', loginRateLimits(deps.config));
+  mountRoutes(api, context, ROUTES);
+  app.use(API_PREFIX, api);
+
+  app.use(notFound);
+  app.use(problemHandler());
+  return app;
+}

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { assert } from '../assert';
+import type { Actor } from '../auth/principal';
+import type { Clock } from '../clock';
+import type { Db, Trx } from '../db/knex';
+import * as repo from './audit.repo';
+import { canonicalJson, isStorableJson } from './canonical-json';
+
+export const SYSTEM_CHAIN = 'system';
+/** Rows read per page while verifying a chain: memory stays flat however long the chain is. */
+export const VERIFY_PAGE_ROWS = 1000;
+
+export interface AuditEvent {
+  fundId: string | null;
+  actor: Actor;
+  /** `<feature>.<object>.<verb>`, e.g. `ledger.entry.post`. */
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  payload: Record<string, unknown>;
+  requestId: string | null;
+}
+
+export interface AuditRecord {
+  id: string;
+  seq: string;
+  fundId: string | null;
+  actor: { id: string | null; name: string; role: string };
+  action: string;
+  target: { type: string; id: string | null };
+  payload: unknown;
+  requestId: string | null;
+  createdAt: Date;
+  prevHash: string;
+  hash: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** Rows examined, the broken one included. */
+  checked: number;
+  firstBrokenId: string | null;
+  firstBrokenSeq: string | null;
+  reason: 'sequence_gap' | 'prev_hash_mismatch' | 'hash_mismatch' | 'head_mismatch' | null;
+  headSeq: string;
+  headHash: string;
+}
+
+export function chainOf(fundId: string | null): string {
+  return fundId ?? SYSTEM_CHAIN;
+}
+
+/**
+ * The text a row's hash covers, rebuilt the same way at write and at verify time. Timestamps are
+ * ISO 8601 with milliseconds, which PostgreSQL's timestamptz stores exactly.
+ */
+export function canonicalRecord(row: {
+  chain: string;
+  fundId: string | null;
+  actorId: string | null;
+  actorName: string;
+  actorRole: string;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  payload: unknown;
+  requestId: string | null;
+  createdAt: Date;
+}): string {
+  return canonicalJson({
+    chain: row.chain,
+    fundId: row.fundId,
+    actor: { id: row.actorId, name: row.actorName, role: row.actorRole },
+    action: row.action,
+    target: { type: row.targetType, id: row.targetId },
+    payload: row.payload,
+    requestId: row.requestId,
+    createdAt: row.createdAt.toISOString(),
+  });
+}
+
+/** SHA-256 over `prev_hash|seq|canonical`, hex: the same formula the database applies on insert. */
+export function chainHash(prevHash: string, seq: string, canonical: string): string {
+  return createHash('sha256').update(`${prevHash}|${seq}|${canonical}`, 'utf8').digest('hex');
+}
+
+export class AuditService {
+  constructor(private readonly clock: Clock) {}
+
+  /** Appends the event to its fund's chain inside the caller's transaction. */
+  async record(trx: Trx, event: AuditEvent): Promise<AuditRecord> {
+    assert(isStorableJson(event.payload), `audit payload of ${event.action} is not storable JSON`);
+    const row: repo.NewAuditRow = {
+      chain: chainOf(event.fundId),
+      fundId: event.fundId,
+      actorId: event.actor.userId,
+      actorName: event.actor.username,
+      actorRole: event.actor.role,
+      action: event.action,
+      targetType: event.targetType,
+      targetId: event.targetId,
+      payload: event.payload,
+      requestId: event.requestId,
+      // Millisecond precision, so the timestamp reads back exactly as it was hashed.
+      createdAt: new Date(Math.floor(this.clock.now().getTime())),
+    };
+    return toRecord(await repo.appendAuditRow(trx, row, canonicalRecord(row)));
+  }
+
+  async list(db: Db, fundId: string | null, filter: repo.AuditFilter): Promise<AuditRecord[]> {
+    return (await repo.listAuditRows(db, chainOf(fundId), filter)).map(toRecord);
+  }
+
+  /**
+   * Walks a chain from the first row, recomputing every hash and link, and compares the end with
+   * the chain head. Stops at the first broken row and names it.
+   */
+  async verify(db: Db, fundId: string | null): Promise<VerifyResult> {
+    const chain = chainOf(fundId);
+    const head = await repo.chainHead(db, chain);
+    assert(head, `audit chain ${chain} has no head`);
+    let prevHash = repo.GENESIS_HASH;
+    let expectedSeq = 1n;
+    let checked = 0;
+    const broken = (row: repo.AuditRow, reason: VerifyResult['reason']): VerifyResult => ({
+      ok: false,
+      checked,
+      firstBrokenId: row.id,
+      firstBrokenSeq: row.seq,
+      reason,
+      headSeq: head.last_seq,
+      headHash: head.last_hash,
+    });
+    for (;;) {
+      const page = await repo.chainPage(db, chain, (expectedSeq - 1n).toString(), VERIFY_PAGE_ROWS);
+      for (const row of page) {
+        checked += 1;
+        if (BigInt(row.seq) !== expectedSeq) return broken(row, 'sequence_gap');
+        if (row.prev_hash !== prevHash) return broken(row, 'prev_hash_mismatch');
+        const canonical = canonicalRecord({
+          chain: row.chain,
+          fundId: row.fund_id,
+          actorId: row.actor_id,
+          actorName: row.actor_name,
+          actorRole: row.actor_role,
+          action: row.action,
+          targetType: row.target_type,
+          targetId: row.target_id,
+          payload: row.payload,
+          requestId: row.request_id,
+          createdAt: row.created_at,
+        });
+        if (chainHash(prevHash, row.seq, canonical) !== row.hash) return broken(row, 'hash_mismatch');
+        prevHash = row.hash;
+        expectedSeq += 1n;
+      }
+      if (page.length < VERIFY_PAGE_ROWS) break;
+    }
+    const intact = head.last_seq === (expectedSeq - 1n).toString() && head.last_hash === prevHash;
+    return {
+      ok: intact,
+      checked,
+      firstBrokenId: null,
+      firstBrokenSeq: null,
+      reason: intact ? null : 'head_mismatch',
+      headSeq: head.last_seq,
+      headHash: head.last_hash,
+    };
+  }
+}
+
+function toRecord(row: repo.AuditRow): AuditRecord {
+  return {
+    id: row.id,
+    seq: row.seq,
+    fundId: row.fund_id,
+    actor: { id: row.actor_id, name: row.actor_name, role: row.actor_role },
+    action: row.action,
+    target: { type: row.target_type, id: row.target_id },
+    payload: row.payload,
+    requestId: row.request_id,
+    createdAt: row.created_at,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,35 @@
+import type { Principal, Role } from './principal';
+
+/**
+ * Which roles may do what. Routes name one permission each; the authorization tests hold their
+ * own copy of the expected matrix, so a change here without a test change fails.
+ */
+export const PERMISSIONS = {
+  'funds.create': ['admin'],
+  'funds.read': ['admin', 'committee', 'member', 'auditor'],
+  'accounts.read': ['admin', 'committee', 'member', 'auditor'],
+  'entries.read': ['admin', 'committee', 'member', 'auditor'],
+  'entries.post': ['admin'],
+  'entries.reverse': ['admin'],
+  'trial_balance.read': ['admin', 'committee', 'auditor'],
+  'holds.read': ['admin', 'committee', 'auditor'],
+  'audit.read': ['admin', 'committee', 'auditor'],
+  'audit.verify': ['admin', 'committee', 'auditor'],
+  'session.read': ['admin', 'committee', 'member', 'auditor'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function roleMay(role: Role, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(role);
+}
+
+/** Users bound to a fund see only that fund; platform users (no fund) see every fund. */
+export function canSeeFund(principal: Principal, fundId: string): boolean {
+  return principal.fundId === null || principal.fundId === fundId;
+}
+
+/** Member users see only their own enterprise's accounts and the entries that touch them. */
+export function memberScope(principal: Principal): string | undefined {
+  return principal.role === 'member' ? (principal.memberId ?? undefined) : undefined;
+}

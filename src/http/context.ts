@@ -1,0 +1,42 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { AuditService } from '../audit/audit.service';
+import type { AuthService } from '../auth/auth.service';
+import type { Principal } from '../auth/principal';
+import type { TokenService } from '../auth/tokens';
+import type { Clock } from '../clock';
+import type { Config } from '../config';
+import type { Fund, FundService } from '../funds/funds.service';
+import type { LedgerService } from '../ledger/ledger.service';
+
+export interface Services {
+  ledger: LedgerService;
+  audit: AuditService;
+  auth: AuthService;
+  tokens: TokenService;
+  funds: FundService;
+}
+
+/** What the whole app shares: built once in createApp. */
+export interface AppContext {
+  db: Knex;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  services: Services;
+}
+
+/** What one request sees. `fund` is set for routes under /funds/{fundId}. */
+export interface RequestContext {
+  app: AppContext;
+  principal: Principal;
+  requestId: string;
+  log: Logger;
+  fund: Fund | undefined;
+  method: string;
+  /** Path and query as requested, for idempotency fingerprints. */
+  url: string;
+  headers: { idempotencyKey: string | undefined };
+  /** The raw parsed body, before validation: what an idempotency key is bound to. */
+  rawBody: unknown;
+}

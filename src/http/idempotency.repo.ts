@@ -1,0 +1,58 @@
+import type { Db, Trx } from '../db/knex';
+
+export interface IdempotencyRow {
+  user_id: string;
+  key: string;
+  fund_id: string | null;
+  method: string;
+  path: string;
+  request_hash: string;
+  response_status: number | null;
+  response_body: unknown;
+  created_at: Date;
+}
+
+/**
+ * Claims a key for this transaction. A concurrent request holding the same key makes this wait
+ * until it commits (then the claim fails and its stored response is replayed) or rolls back (then
+ * the claim succeeds).
+ */
+export async function claimKey(
+  trx: Trx,
+  claim: { userId: string; key: string; fundId: string | null; method: string; path: string; requestHash: string },
+): Promise<boolean> {
+  const result = await trx.raw<{ rowCount: number }>(
+    `INSERT INTO idempotency_keys (user_id, key, fund_id, method, path, request_hash)
+     VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (user_id, key) DO NOTHING`,
+    [claim.userId, claim.key, claim.fundId, claim.method, claim.path, claim.requestHash],
+  );
+  return result.rowCount === 1;
+}
+
+export async function findKey(db: Db, userId: string, key: string): Promise<IdempotencyRow | undefined> {
+  const result = await db.raw<{ rows: IdempotencyRow[] }>(
+    'SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ?',
+    [userId, key],
+  );
+  return result.rows[0];
+}
+
+export async function storeResponse(
+  trx: Trx,
+  userId: string,
+  key: string,
+  status: number,
+  body: unknown,
+): Promise<void> {
+  await trx.raw(
+    'UPDATE idempotency_keys SET response_status = ?, response_body = ?::jsonb WHERE user_id = ? AND key = ?',
+    [status, JSON.stringify(body), userId, key],
+  );
+}
+
+/** Keys are kept long enough for any client's retries, then dropped. */
+export async function purgeKeysBefore(db: Db, cutoff: Date): Promise<number> {
+  const result = await db.raw<{ rowCount: number }>('DELETE FROM idempotency_keys WHERE created_at < ?', [cutoff]);
+  return result.rowCount;
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { httpError } from './http.errors';
+
+export const PAGE_LIMIT_MAX = 200;
+export const PAGE_LIMIT_DEFAULT = 50;
+
+export const limitParam = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(PAGE_LIMIT_MAX)
+  .default(PAGE_LIMIT_DEFAULT)
+  .meta({ description: `Page size, 1–${PAGE_LIMIT_MAX}.` });
+
+export const cursorParam = z
+  .string()
+  .max(512)
+  .optional()
+  .meta({ description: 'Opaque cursor from the previous page’s `nextCursor`.' });
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Cursors are opaque to clients: base64url JSON of the last row's sort key. */
+export function encodeCursor(position: Record<string, string>): string {
+  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+}
+
+export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, schema: S): z.output<S> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // Fall through: any undecodable cursor gets the same answer.
+  }
+  throw httpError('invalid_cursor', 'The cursor is not one this endpoint issued; start again without it.');
+}
+
+/** Builds a page from `limit + 1` fetched rows: the extra row only says whether there is more. */
+export function pageOf<Row, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  positionOf: (row: Row) => Record<string, string>,
+): Page<Item> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items: items.map(toItem),
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null,
+  };
+}

@@ -1,0 +1,118 @@
+import type { NextFunction, Request, Response, Router } from 'express';
+import { z } from 'zod';
+import { authError } from '../auth/auth.errors';
+import { roleMay, type Permission } from '../auth/permissions';
+import type { Principal } from '../auth/principal';
+import type { AppContext, RequestContext } from './context';
+import type { IdempotencyRule, Reply } from './command';
+import { parseInput } from './validation';
+
+type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+
+/**
+ * One API operation, declared once: the Express handler, its validation and its OpenAPI entry all
+ * come from this object, so the documentation cannot drift from what the code accepts.
+ */
+export interface RouteSpec<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
+> {
+  method: Method;
+  /** OpenAPI form, relative to /api/v1: `/funds/{fundId}/entries`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** `public` routes need no token; all others need one and this permission. */
+  permission: Permission | 'public';
+  params?: P;
+  query?: Q;
+  body?: B;
+  idempotency?: IdempotencyRule;
+  response: { status: 200 | 201; description: string; schema: R };
+  /** Other statuses this operation answers with, beyond the generic ones. */
+  problems?: readonly number[];
+  handler: (input: {
+    params: z.output<P>;
+    query: z.output<Q>;
+    body: z.output<B>;
+    ctx: RequestContext;
+  }) => Promise<Reply>;
+}
+
+// A list of routes holds specs of many shapes; each is type-checked where defineRoute is called.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteSpec<any, any, any, any>;
+
+export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
+  spec: RouteSpec<P, Q, B, R>,
+): AnyRoute {
+  return spec as AnyRoute;
+}
+
+export function ok<T>(body: T, status = 200): Reply {
+  return { status, body };
+}
+
+export function expressPath(openApiPath: string): string {
+  return openApiPath.replace(/\{(\w+)\}/g, ':$1');
+}
+
+/**
+ * Mounts routes on a router. For each request: authenticate, check the role's permission, load the
+ * fund named in the path (404 if the user may not see it), validate path, query and body, run the
+ * handler, and (outside production) check the response against its schema.
+ */
+export function mountRoutes(router: Router, app: AppContext, routes: readonly AnyRoute[]): void {
+  for (const route of routes) {
+    router[route.method](expressPath(route.path), async (req: Request, res: Response, next: NextFunction) => {
+      const principal = route.permission === 'public' ? undefined : await authorize(app, req, route.permission);
+      const params = route.params ? parseInput(route.params, req.params, 'path') : {};
+      const fundId = (req.params as Record<string, string | undefined>).fundId;
+      const fund =
+        principal && fundId !== undefined
+          ? await app.services.funds.requireVisible(app.db, principal, fundId)
+          : undefined;
+      const query = parseInput(route.query ?? z.strictObject({}), req.query, 'query');
+      const body = route.body ? parseInput(route.body, req.body, 'body') : undefined;
+      const ctx: RequestContext = {
+        app,
+        principal: principal as Principal,
+        requestId: String(req.id),
+        log: req.log,
+        fund,
+        method: req.method,
+        url: req.originalUrl,
+        headers: { idempotencyKey: req.get('idempotency-key') },
+        rawBody: req.body,
+      };
+      const reply = await route.handler({ params, query, body, ctx });
+      if (app.config.env !== 'production' && reply.contentType === undefined && !reply.replayed) {
+        const checked = route.response.schema.safeParse(reply.body);
+        if (!checked.success) {
+          next(new Error(`response of ${route.operationId} does not match its schema: ${checked.error.message}`));
+          return;
+        }
+      }
+      if (reply.replayed) res.set('Idempotent-Replayed', 'true');
+      res.status(reply.status);
+      if (reply.contentType) res.type(reply.contentType).send(reply.body);
+      else res.json(reply.body);
+    });
+  }
+}
+
+async function authorize(app: AppContext, req: Request, permission: Permission): Promise<Principal> {
+  const principal = await app.services.auth.authenticate(req.get('authorization'));
+  req.log = req.log.child({ userId: principal.userId });
+  if (!roleMay(principal.role, permission)) {
+    throw authError('forbidden', `The ${principal.role} role may not do this (${permission}).`, {
+      role: principal.role,
+      permission,
+    });
+  }
+  return principal;
+}

@@ -1,0 +1,794 @@
+import type { Db, Trx } from '../db/knex';
+import type { Account, AccountType, Book, Hold, HoldStatus, JournalEntry, Posting, Side } from './ledger.types';
+
+/** SQL of the ledger. Every function takes the connection or transaction first; no rules here. */
+
+interface AccountRow {
+  id: string;
+  fund_id: string;
+  code: string;
+  base_code: string;
+  name: string;
+  type: AccountType;
+  book: Book;
+  normal_side: Side;
+  currency: string;
+  member_id: string | null;
+  loan_id: string | null;
+  floor: string | null;
+  created_at: Date;
+}
+
+const ACCOUNT_COLUMNS = `a.id, a.fund_id, a.code, a.base_code, a.name, a.type, a.book, a.normal_side,
+  a.currency, a.member_id, a.loan_id, a.floor, a.created_at`;
+
+export function rowToAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    fundId: row.fund_id,
+    code: row.code,
+    baseCode: row.base_code,
+    name: row.name,
+    type: row.type,
+    book: row.book,
+    normalSide: row.normal_side,
+    currency: row.currency,
+    memberId: row.member_id,
+    loanId: row.loan_id,
+    floor: row.floor,
+    createdAt: row.created_at,
+  };
+}
+
+export interface NewAccount {
+  fundId: string;
+  code: string;
+  name: string;
+  type: AccountType;
+  book: Book;
+  normalSide: Side;
+  currency: string;
+  memberId: string | null;
+  loanId: string | null;
+  floor: string | null;
+}
+
+/**
+ * Inserts accounts with their balance rows; accounts whose code already exists in the fund are
+ * left as they are. Returns every requested account, new or existing.
+ */
+export async function insertAccounts(trx: Trx, accounts: readonly NewAccount[]): Promise<Account[]> {
+  if (accounts.length === 0) return [];
+  const fundIds = new Set(accounts.map((account) => account.fundId));
+  if (fundIds.size !== 1) throw new Error('insertAccounts: all accounts must belong to one fund');
+  const fundId = accounts[0]!.fundId;
+  await trx.raw(
+    `WITH input AS (
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(
+         code text, name text, type text, book text, normal_side text, currency text,
+         member_id uuid, loan_id uuid, floor numeric)
+     ), inserted AS (
+       INSERT INTO accounts (fund_id, code, name, type, book, normal_side, currency, member_id, loan_id, floor)
+       SELECT ?, code, name, type, book, normal_side, currency, member_id, loan_id, floor FROM input
+       ON CONFLICT (fund_id, code) DO NOTHING
+       RETURNING id, fund_id, normal_side, floor
+     )
+     INSERT INTO account_balances (account_id, fund_id, normal_side, floor)
+     SELECT id, fund_id, normal_side, floor FROM inserted`,
+    [
+      JSON.stringify(
+        accounts.map((account) => ({
+          code: account.code,
+          name: account.name,
+          type: account.type,
+          book: account.book,
+          normal_side: account.normalSide,
+          currency: account.currency,
+          member_id: account.memberId,
+          loan_id: account.loanId,
+          floor: account.floor,
+        })),
+      ),
+      fundId,
+    ],
+  );
+  const found = await trx.raw<{ rows: AccountRow[] }>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? AND a.code = ANY(?::text[])`,
+    [fundId, accounts.map((account) => account.code)],
+  );
+  return found.rows.map(rowToAccount);
+}
+
+export async function findAccount(db: Db, fundId: string, accountId: string): Promise<Account | undefined> {
+  const result = await db.raw<{ rows: AccountRow[] }>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? AND a.id = ?`,
+    [fundId, accountId],
+  );
+  return result.rows[0] && rowToAccount(result.rows[0]);
+}
+
+export async function findAccountsByIds(db: Db, fundId: string, ids: readonly string[]): Promise<Account[]> {
+  const result = await db.raw<{ rows: AccountRow[] }>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? AND a.id = ANY(?::uuid[])`,
+    [fundId, [...ids]],
+  );
+  return result.rows.map(rowToAccount);
+}
+
+export async function findAccountsByCode(db: Db, fundId: string, codes: readonly string[]): Promise<Account[]> {
+  const result = await db.raw<{ rows: AccountRow[] }>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? AND a.code = ANY(?::text[])`,
+    [fundId, [...codes]],
+  );
+  return result.rows.map(rowToAccount);
+}
+
+export interface BalanceRow {
+  account_id: string;
+  debit_total: string;
+  credit_total: string;
+  balance: string;
+  held: string;
+  floor: string | null;
+  version: string;
+  effective_watermark: string | null;
+}
+
+export interface AccountWithBalanceRow extends AccountRow, BalanceRow {}
+
+export interface ListAccountsFilter {
+  book?: Book | undefined;
+  type?: AccountType | undefined;
+  baseCode?: string | undefined;
+  memberId?: string | undefined;
+  afterCode?: string | undefined;
+  limit: number;
+}
+
+export async function listAccountsWithBalances(
+  db: Db,
+  fundId: string,
+  filter: ListAccountsFilter,
+): Promise<AccountWithBalanceRow[]> {
+  const query = db
+    .select(
+      db.raw(ACCOUNT_COLUMNS),
+      'b.debit_total',
+      'b.credit_total',
+      'b.balance',
+      'b.held',
+      'b.version',
+      'b.effective_watermark',
+    )
+    .from({ a: 'accounts' })
+    .join({ b: 'account_balances' }, 'b.account_id', 'a.id')
+    .where('a.fund_id', fundId)
+    .orderBy('a.code')
+    .limit(filter.limit);
+  if (filter.book) query.andWhere('a.book', filter.book);
+  if (filter.type) query.andWhere('a.type', filter.type);
+  if (filter.baseCode) query.andWhere('a.base_code', filter.baseCode);
+  if (filter.memberId) query.andWhere('a.member_id', filter.memberId);
+  if (filter.afterCode) query.andWhere('a.code', '>', filter.afterCode);
+  return (await query) as AccountWithBalanceRow[];
+}
+
+export async function currentBalance(db: Db, accountId: string): Promise<BalanceRow | undefined> {
+  const result = await db.raw<{ rows: BalanceRow[] }>(
+    `SELECT account_id, debit_total, credit_total, balance, held, floor, version, effective_watermark
+       FROM account_balances WHERE account_id = ?`,
+    [accountId],
+  );
+  return result.rows[0];
+}
+
+export interface LockedBalanceRow extends BalanceRow {
+  fund_id: string;
+  code: string;
+  name: string;
+  member_id: string | null;
+  book: Book;
+  normal_side: Side;
+  currency: string;
+  fund_currency: string;
+  fund_timezone: string;
+}
+
+/**
+ * Locks the balance rows of the given accounts of one fund in one statement, in account-id order,
+ * so that two entries touching the same accounts always queue instead of deadlocking.
+ */
+export async function lockBalances(
+  trx: Trx,
+  fundId: string,
+  accountIds: readonly string[],
+): Promise<LockedBalanceRow[]> {
+  const result = await trx.raw<{ rows: LockedBalanceRow[] }>(
+    `SELECT b.account_id, b.debit_total, b.credit_total, b.balance, b.held, b.floor, b.version,
+            b.effective_watermark, a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
+            f.currency AS fund_currency, f.timezone AS fund_timezone
+       FROM account_balances b
+       JOIN accounts a ON a.id = b.account_id
+       JOIN funds f ON f.id = a.fund_id
+      WHERE b.fund_id = ? AND b.account_id = ANY(?::uuid[])
+      ORDER BY b.account_id
+        FOR UPDATE OF b`,
+    [fundId, [...accountIds]],
+  );
+  return result.rows;
+}
+
+export interface NewEntry {
+  fundId: string;
+  kind: string;
+  effectiveDate: string;
+  memo: string;
+  idempotencyKey: string | null;
+  reversesEntryId: string | null;
+  actorId: string | null;
+  requestId: string | null;
+}
+
+/**
+ * Inserts the entry header. With an idempotency key already used in the fund, nothing is inserted
+ * and `undefined` comes back (after waiting for a concurrent transaction holding the key to end).
+ */
+export async function insertEntry(
+  trx: Trx,
+  entry: NewEntry,
+): Promise<{ id: string; seq: string; posted_at: Date } | undefined> {
+  const result = await trx.raw<{ rows: { id: string; seq: string; posted_at: Date }[] }>(
+    `INSERT INTO journal_entries
+       (fund_id, kind, effective_date, memo, idempotency_key, reverses_entry_id, actor_id, request_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (fund_id, idempotency_key) DO NOTHING
+     RETURNING id, seq, posted_at`,
+    [
+      entry.fundId,
+      entry.kind,
+      entry.effectiveDate,
+      entry.memo,
+      entry.idempotencyKey,
+      entry.reversesEntryId,
+      entry.actorId,
+      entry.requestId,
+    ],
+  );
+  return result.rows[0];
+}
+
+export async function findEntryIdByIdempotencyKey(db: Db, fundId: string, key: string): Promise<string | undefined> {
+  const result = await db.raw<{ rows: { id: string }[] }>(
+    'SELECT id FROM journal_entries WHERE fund_id = ? AND idempotency_key = ?',
+    [fundId, key],
+  );
+  return result.rows[0]?.id;
+}
+
+export interface NewPosting {
+  lineNo: number;
+  accountId: string;
+  side: Side;
+  amount: string;
+  memo: string | null;
+  debitTotalAfter: string;
+  creditTotalAfter: string;
+  balanceAfter: string;
+  versionAfter: string;
+  watermarkAfter: string;
+  backdated: boolean;
+}
+
+export interface BalanceUpdate {
+  accountId: string;
+  debitTotal: string;
+  creditTotal: string;
+  balance: string;
+  /** Amount of holds posted by this entry, taken off `held`. */
+  heldReleased: string;
+  version: string;
+  watermark: string;
+}
+
+/** Inserts the postings of an entry and updates the locked balance rows, in one statement. */
+export async function writePostings(
+  trx: Trx,
+  fundId: string,
+  entryId: string,
+  effectiveDate: string,
+  postings: readonly NewPosting[],
+  updates: readonly BalanceUpdate[],
+): Promise<void> {
+  const result = await trx.raw<{ rows: { postings: string; balances: string }[] }>(
+    `WITH inserted AS (
+       INSERT INTO postings (fund_id, entry_id, line_no, account_id, side, amount, effective_date, memo,
+                             debit_total_after, credit_total_after, balance_after, version_after,
+                             watermark_after, backdated)
+       SELECT ?, ?, p.line_no, p.account_id, p.side, p.amount, ?, p.memo, p.debit_total_after,
+              p.credit_total_after, p.balance_after, p.version_after, p.watermark_after, p.backdated
+         FROM jsonb_to_recordset(?::jsonb) AS p(
+                line_no smallint, account_id uuid, side text, amount numeric, memo text,
+                debit_total_after numeric, credit_total_after numeric, balance_after numeric,
+                version_after bigint, watermark_after date, backdated boolean)
+       RETURNING 1
+     ), updated AS (
+       UPDATE account_balances b
+          SET debit_total = u.debit_total, credit_total = u.credit_total, balance = u.balance,
+              held = b.held - u.held_released, version = u.version,
+              effective_watermark = u.watermark, updated_at = now()
+         FROM jsonb_to_recordset(?::jsonb) AS u(
+                account_id uuid, debit_total numeric, credit_total numeric, balance numeric,
+                held_released numeric, version bigint, watermark date)
+        WHERE b.account_id = u.account_id AND b.fund_id = ?
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM inserted) AS postings, (SELECT count(*) FROM updated) AS balances`,
+    [
+      fundId,
+      entryId,
+      effectiveDate,
+      JSON.stringify(
+        postings.map((posting) => ({
+          line_no: posting.lineNo,
+          account_id: posting.accountId,
+          side: posting.side,
+          amount: posting.amount,
+          memo: posting.memo,
+          debit_total_after: posting.debitTotalAfter,
+          credit_total_after: posting.creditTotalAfter,
+          balance_after: posting.balanceAfter,
+          version_after: posting.versionAfter,
+          watermark_after: posting.watermarkAfter,
+          backdated: posting.backdated,
+        })),
+      ),
+      JSON.stringify(
+        updates.map((update) => ({
+          account_id: update.accountId,
+          debit_total: update.debitTotal,
+          credit_total: update.creditTotal,
+          balance: update.balance,
+          held_released: update.heldReleased,
+          version: update.version,
+          watermark: update.watermark,
+        })),
+      ),
+      fundId,
+    ],
+  );
+  const counts = result.rows[0];
+  if (Number(counts?.postings) !== postings.length || Number(counts?.balances) !== updates.length) {
+    throw new Error(
+      `writePostings: wrote ${counts?.postings} postings and ${counts?.balances} balances, ` +
+        `expected ${postings.length} and ${updates.length}`,
+    );
+  }
+}
+
+interface EntryRow {
+  id: string;
+  seq: string;
+  fund_id: string;
+  kind: string;
+  effective_date: string;
+  posted_at: Date;
+  memo: string;
+  idempotency_key: string | null;
+  reverses_entry_id: string | null;
+  reversed_by_entry_id: string | null;
+  actor_id: string | null;
+  request_id: string | null;
+}
+
+interface PostingRow {
+  entry_id: string;
+  line_no: number;
+  account_id: string;
+  account_code: string;
+  account_name: string;
+  member_id: string | null;
+  side: Side;
+  amount: string;
+  memo: string | null;
+  balance_after: string;
+  version_after: string;
+}
+
+const ENTRY_COLUMNS = `e.id, e.seq, e.fund_id, e.kind, e.effective_date, e.posted_at, e.memo,
+  e.idempotency_key, e.reverses_entry_id, e.actor_id, e.request_id,
+  (SELECT r.id FROM journal_entries r
+    WHERE r.fund_id = e.fund_id AND r.reverses_entry_id = e.id) AS reversed_by_entry_id`;
+
+export interface ListEntriesFilter {
+  accountId?: string | undefined;
+  /** Only entries with a posting on an account of this member (what a member user may see). */
+  memberId?: string | undefined;
+  kind?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  afterSeq?: string | undefined;
+  order: 'asc' | 'desc';
+  limit: number;
+}
+
+export async function listEntries(db: Db, fundId: string, filter: ListEntriesFilter): Promise<JournalEntry[]> {
+  const query = db
+    .select(db.raw(ENTRY_COLUMNS))
+    .from({ e: 'journal_entries' })
+    .where('e.fund_id', fundId)
+    .orderBy('e.seq', filter.order)
+    .limit(filter.limit);
+  if (filter.kind) query.andWhere('e.kind', filter.kind);
+  if (filter.from) query.andWhere('e.effective_date', '>=', filter.from);
+  if (filter.to) query.andWhere('e.effective_date', '<=', filter.to);
+  if (filter.afterSeq) query.andWhere('e.seq', filter.order === 'asc' ? '>' : '<', filter.afterSeq);
+  if (filter.accountId) {
+    query.whereExists(
+      db
+        .select(db.raw('1'))
+        .from({ p: 'postings' })
+        .whereRaw('p.entry_id = e.id')
+        .andWhere('p.account_id', filter.accountId),
+    );
+  }
+  if (filter.memberId) {
+    query.whereExists(
+      db
+        .select(db.raw('1'))
+        .from({ p: 'postings' })
+        .join({ a: 'accounts' }, 'a.id', 'p.account_id')
+        .whereRaw('p.entry_id = e.id')
+        .andWhere('a.member_id', filter.memberId),
+    );
+  }
+  const rows = (await query) as EntryRow[];
+  return attachPostings(db, rows);
+}
+
+export async function getEntry(db: Db, fundId: string, entryId: string): Promise<JournalEntry | undefined> {
+  const result = await db.raw<{ rows: EntryRow[] }>(
+    `SELECT ${ENTRY_COLUMNS} FROM journal_entries e WHERE e.fund_id = ? AND e.id = ?`,
+    [fundId, entryId],
+  );
+  const [entry] = await attachPostings(db, result.rows);
+  return entry;
+}
+
+/** Locks the entry row against a concurrent reversal (entries are never updated, only locked). */
+export async function lockEntry(trx: Trx, fundId: string, entryId: string): Promise<boolean> {
+  const result = await trx.raw<{ rows: unknown[] }>(
+    'SELECT 1 FROM journal_entries WHERE fund_id = ? AND id = ? FOR UPDATE',
+    [fundId, entryId],
+  );
+  return result.rows.length === 1;
+}
+
+async function attachPostings(db: Db, rows: EntryRow[]): Promise<JournalEntry[]> {
+  if (rows.length === 0) return [];
+  const postings = await db.raw<{ rows: PostingRow[] }>(
+    `SELECT p.entry_id, p.line_no, p.account_id, a.code AS account_code, a.name AS account_name,
+            a.member_id, p.side, p.amount, p.memo, p.balance_after, p.version_after
+       FROM postings p JOIN accounts a ON a.id = p.account_id
+      WHERE p.entry_id = ANY(?::uuid[])
+      ORDER BY p.entry_id, p.line_no`,
+    [rows.map((row) => row.id)],
+  );
+  const byEntry = new Map<string, Posting[]>();
+  for (const row of postings.rows) {
+    const list = byEntry.get(row.entry_id) ?? [];
+    list.push({
+      lineNo: row.line_no,
+      accountId: row.account_id,
+      accountCode: row.account_code,
+      accountName: row.account_name,
+      memberId: row.member_id,
+      side: row.side,
+      amount: row.amount,
+      memo: row.memo,
+      balanceAfter: row.balance_after,
+      versionAfter: row.version_after,
+    });
+    byEntry.set(row.entry_id, list);
+  }
+  return rows.map((row) => ({
+    id: row.id,
+    seq: row.seq,
+    fundId: row.fund_id,
+    kind: row.kind,
+    effectiveDate: row.effective_date,
+    postedAt: row.posted_at,
+    memo: row.memo,
+    idempotencyKey: row.idempotency_key,
+    reversesEntryId: row.reverses_entry_id,
+    reversedByEntryId: row.reversed_by_entry_id,
+    actorId: row.actor_id,
+    requestId: row.request_id,
+    postings: byEntry.get(row.id) ?? [],
+  }));
+}
+
+export interface AsOfTotalsRow {
+  account_id: string;
+  base_debit_total: string | null;
+  base_credit_total: string | null;
+  late_debits: string | null;
+  late_credits: string | null;
+  version_after: string | null;
+}
+
+/**
+ * Debit and credit totals of accounts as of the end of a value date. The last posting whose
+ * watermark is on or before the date carries the totals of every posting before it (all of which
+ * are dated on or before it); back-dated postings made after it and dated on or before the date are
+ * added from the partial index. See docs/adr/0003-as-of-balances.md.
+ */
+export async function totalsAsOf(
+  db: Db,
+  fundId: string,
+  asOf: string,
+  accountIds?: readonly string[],
+): Promise<AsOfTotalsRow[]> {
+  const result = await db.raw<{ rows: AsOfTotalsRow[] }>(
+    `SELECT a.id AS account_id, base.debit_total_after AS base_debit_total,
+            base.credit_total_after AS base_credit_total, base.version_after,
+            late.debits AS late_debits, late.credits AS late_credits
+       FROM accounts a
+       LEFT JOIN LATERAL (
+         SELECT p.debit_total_after, p.credit_total_after, p.version_after
+           FROM postings p
+          WHERE p.account_id = a.id AND p.watermark_after <= ?
+          ORDER BY p.watermark_after DESC, p.version_after DESC
+          LIMIT 1
+       ) base ON true
+       LEFT JOIN LATERAL (
+         SELECT sum(p.amount) FILTER (WHERE p.side = 'debit') AS debits,
+                sum(p.amount) FILTER (WHERE p.side = 'credit') AS credits
+           FROM postings p
+          WHERE p.account_id = a.id AND p.backdated AND p.effective_date <= ?
+            AND p.version_after > coalesce(base.version_after, 0)
+       ) late ON true
+      WHERE a.fund_id = ? ${accountIds ? 'AND a.id = ANY(?::uuid[])' : ''}`,
+    accountIds ? [asOf, asOf, fundId, [...accountIds]] : [asOf, asOf, fundId],
+  );
+  return result.rows;
+}
+
+export interface TrialBalanceRow extends AccountRow {
+  debit_total: string;
+  credit_total: string;
+  held: string;
+}
+
+export async function accountsWithTotals(db: Db, fundId: string): Promise<TrialBalanceRow[]> {
+  const result = await db.raw<{ rows: TrialBalanceRow[] }>(
+    `SELECT ${ACCOUNT_COLUMNS}, b.debit_total, b.credit_total, b.held
+       FROM accounts a JOIN account_balances b ON b.account_id = a.id
+      WHERE a.fund_id = ?
+      ORDER BY a.book, a.code`,
+    [fundId],
+  );
+  return result.rows;
+}
+
+export async function listAllAccounts(db: Db, fundId: string): Promise<Account[]> {
+  const result = await db.raw<{ rows: AccountRow[] }>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? ORDER BY a.book, a.code`,
+    [fundId],
+  );
+  return result.rows.map(rowToAccount);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Holds
+
+interface HoldRow {
+  id: string;
+  seq: string;
+  fund_id: string;
+  account_id: string;
+  amount: string;
+  status: HoldStatus;
+  reason: string;
+  reference: string | null;
+  expires_at: Date;
+  created_at: Date;
+  created_by: string | null;
+  resolved_at: Date | null;
+  entry_id: string | null;
+}
+
+const HOLD_COLUMNS = `id, seq, fund_id, account_id, amount, status, reason, reference, expires_at,
+  created_at, created_by, resolved_at, entry_id`;
+
+function rowToHold(row: HoldRow): Hold {
+  return {
+    id: row.id,
+    seq: row.seq,
+    fundId: row.fund_id,
+    accountId: row.account_id,
+    amount: row.amount,
+    status: row.status,
+    reason: row.reason,
+    reference: row.reference,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    resolvedAt: row.resolved_at,
+    entryId: row.entry_id,
+  };
+}
+
+export interface NewHold {
+  fundId: string;
+  accountId: string;
+  amount: string;
+  reason: string;
+  reference: string | null;
+  expiresAt: Date;
+  idempotencyKey: string | null;
+  createdBy: string | null;
+}
+
+export async function insertHold(trx: Trx, hold: NewHold): Promise<Hold | undefined> {
+  const result = await trx.raw<{ rows: HoldRow[] }>(
+    `INSERT INTO holds (fund_id, account_id, amount, status, reason, reference, expires_at,
+                        idempotency_key, created_by)
+     VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)
+     ON CONFLICT (fund_id, idempotency_key) DO NOTHING
+     RETURNING ${HOLD_COLUMNS}`,
+    [
+      hold.fundId,
+      hold.accountId,
+      hold.amount,
+      hold.reason,
+      hold.reference,
+      hold.expiresAt,
+      hold.idempotencyKey,
+      hold.createdBy,
+    ],
+  );
+  return result.rows[0] && rowToHold(result.rows[0]);
+}
+
+export async function findHoldByIdempotencyKey(db: Db, fundId: string, key: string): Promise<Hold | undefined> {
+  const result = await db.raw<{ rows: HoldRow[] }>(
+    `SELECT ${HOLD_COLUMNS} FROM holds WHERE fund_id = ? AND idempotency_key = ?`,
+    [fundId, key],
+  );
+  return result.rows[0] && rowToHold(result.rows[0]);
+}
+
+export async function getHold(db: Db, fundId: string, holdId: string, lock = false): Promise<Hold | undefined> {
+  const result = await db.raw<{ rows: HoldRow[] }>(
+    `SELECT ${HOLD_COLUMNS} FROM holds WHERE fund_id = ? AND id = ? ${lock ? 'FOR UPDATE' : ''}`,
+    [fundId, holdId],
+  );
+  return result.rows[0] && rowToHold(result.rows[0]);
+}
+
+export async function listHolds(
+  db: Db,
+  fundId: string,
+  filter: {
+    accountId?: string | undefined;
+    status?: HoldStatus | undefined;
+    afterSeq?: string | undefined;
+    limit: number;
+  },
+): Promise<Hold[]> {
+  const query = db
+    .select(db.raw(HOLD_COLUMNS))
+    .from('holds')
+    .where('fund_id', fundId)
+    .orderBy('seq')
+    .limit(filter.limit);
+  if (filter.accountId) query.andWhere('account_id', filter.accountId);
+  if (filter.status) query.andWhere('status', filter.status);
+  if (filter.afterSeq) query.andWhere('seq', '>', filter.afterSeq);
+  return ((await query) as HoldRow[]).map(rowToHold);
+}
+
+export async function resolveHolds(
+  trx: Trx,
+  fundId: string,
+  holdIds: readonly string[],
+  status: Exclude<HoldStatus, 'pending'>,
+  entryId: string | null,
+): Promise<number> {
+  const result = await trx.raw<{ rowCount: number }>(
+    `UPDATE holds SET status = ?, resolved_at = now(), entry_id = ?
+      WHERE fund_id = ? AND id = ANY(?::uuid[]) AND status = 'pending'`,
+    [status, entryId, fundId, [...holdIds]],
+  );
+  return result.rowCount;
+}
+
+/** Adds (positive) or removes (negative) held amounts on locked balance rows. */
+export async function adjustHeld(
+  trx: Trx,
+  fundId: string,
+  changes: readonly { accountId: string; delta: string }[],
+): Promise<void> {
+  const result = await trx.raw<{ rowCount: number }>(
+    `UPDATE account_balances b SET held = b.held + c.delta, updated_at = now()
+       FROM jsonb_to_recordset(?::jsonb) AS c(account_id uuid, delta numeric)
+      WHERE b.account_id = c.account_id AND b.fund_id = ?`,
+    [JSON.stringify(changes.map((change) => ({ account_id: change.accountId, delta: change.delta }))), fundId],
+  );
+  if (result.rowCount !== changes.length) {
+    throw new Error(`adjustHeld: updated ${result.rowCount} balances, expected ${changes.length}`);
+  }
+}
+
+/** Pending holds past their expiry in one fund, locked; SKIP LOCKED leaves ones being posted alone. */
+export async function lockExpiredHolds(trx: Trx, fundId: string, now: Date, limit: number): Promise<Hold[]> {
+  const result = await trx.raw<{ rows: HoldRow[] }>(
+    `SELECT ${HOLD_COLUMNS} FROM holds
+      WHERE fund_id = ? AND status = 'pending' AND expires_at <= ?
+      ORDER BY id
+      LIMIT ?
+        FOR UPDATE SKIP LOCKED`,
+    [fundId, now, limit],
+  );
+  return result.rows.map(rowToHold);
+}
+
+export async function fundsWithExpiredHolds(db: Db, now: Date): Promise<string[]> {
+  const result = await db.raw<{ rows: { fund_id: string }[] }>(
+    `SELECT DISTINCT fund_id FROM holds WHERE status = 'pending' AND expires_at <= ?`,
+    [now],
+  );
+  return result.rows.map((row) => row.fund_id);
+}
+
+export async function fundCurrencyAndZone(
+  db: Db,
+  fundId: string,
+): Promise<{ currency: string; timezone: string } | undefined> {
+  const result = await db.raw<{ rows: { currency: string; timezone: string }[] }>(
+    'SELECT currency, timezone FROM funds WHERE id = ?',
+    [fundId],
+  );
+  return result.rows[0];
+}
+
+export interface BalanceDrift {
+  account_id: string;
+  code: string;
+  stored_debits: string;
+  posted_debits: string;
+  stored_credits: string;
+  posted_credits: string;
+  stored_version: string;
+  postings: string;
+  stored_held: string;
+  pending_held: string;
+}
+
+/**
+ * Accounts whose stored totals, version or held amount disagree with their postings and pending
+ * holds. Empty on a healthy ledger; `npm run cli -- ledger check` reports it.
+ */
+export async function findBalanceDrift(db: Db, fundId: string): Promise<BalanceDrift[]> {
+  const result = await db.raw<{ rows: BalanceDrift[] }>(
+    `SELECT a.id AS account_id, a.code,
+            b.debit_total AS stored_debits, coalesce(p.debits, 0) AS posted_debits,
+            b.credit_total AS stored_credits, coalesce(p.credits, 0) AS posted_credits,
+            b.version AS stored_version, coalesce(p.n, 0) AS postings,
+            b.held AS stored_held, coalesce(h.held, 0) AS pending_held
+       FROM accounts a
+       JOIN account_balances b ON b.account_id = a.id
+       LEFT JOIN (SELECT account_id,
+                         sum(amount) FILTER (WHERE side = 'debit') AS debits,
+                         sum(amount) FILTER (WHERE side = 'credit') AS credits,
+                         count(*) AS n
+                    FROM postings WHERE fund_id = ? GROUP BY account_id) p ON p.account_id = a.id
+       LEFT JOIN (SELECT account_id, sum(amount) AS held
+                    FROM holds WHERE fund_id = ? AND status = 'pending' GROUP BY account_id) h ON h.account_id = a.id
+      WHERE a.fund_id = ?
+        AND (b.debit_total <> coalesce(p.debits, 0) OR b.credit_total <> coalesce(p.credits, 0)
+             OR b.version <> coalesce(p.n, 0) OR b.held <> coalesce(h.held, 0))`,
+    [fundId, fundId, fundId],
+  );
+  return result.rows;
+}

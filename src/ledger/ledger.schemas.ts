@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import { amountInput, amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
+import { cursorParam, limitParam } from '../http/pagination';
+import { ACCOUNT_TYPES, BOOKS, ENTRY_LINES_MAX, MEMO_LENGTH_MAX } from './ledger.types';
+
+const side = z.enum(['debit', 'credit']).meta({ description: 'debit or credit' });
+const accountCode = z
+  .string()
+  .regex(/^\d{4}(:[0-9a-f-]{36})?$/, 'must be a chart code such as 1001 or 3001:<member id>')
+  .meta({ example: '1001' });
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+export const MANUAL_ENTRY_KINDS = [
+  'manual.opening_balance',
+  'manual.bank_charge',
+  'manual.bank_interest',
+  'manual.adjustment',
+] as const;
+
+export const manualEntryLine = z
+  .strictObject({
+    accountId: uuid.optional(),
+    accountCode: accountCode.optional(),
+    side,
+    amount: amountInput,
+    memo: z.string().max(MEMO_LENGTH_MAX).optional(),
+  })
+  .refine((line) => (line.accountId === undefined) !== (line.accountCode === undefined), {
+    message: 'give exactly one of accountId or accountCode',
+  });
+
+export const manualEntryBody = z
+  .strictObject({
+    effectiveDate: isoDate,
+    kind: z.enum(MANUAL_ENTRY_KINDS).default('manual.adjustment'),
+    memo: z.string().trim().min(1, 'say what the entry is for').max(MEMO_LENGTH_MAX),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .optional()
+      .meta({ description: 'If given, must be the fund’s currency.' }),
+    lines: z.array(manualEntryLine).max(ENTRY_LINES_MAX),
+  })
+  .meta({
+    id: 'ManualEntryRequest',
+    example: {
+      effectiveDate: '2026-11-03',
+      kind: 'manual.bank_charge',
+      memo: 'Bank transfer fees, October',
+      lines: [
+        { accountCode: '5002', side: 'debit', amount: '35.00' },
+        { accountCode: '1001', side: 'credit', amount: '35.00' },
+      ],
+    },
+  });
+
+export const reverseEntryBody = z
+  .strictObject({
+    effectiveDate: isoDate.meta({ description: 'Value date of the reversal; not before the original’s.' }),
+    memo: z.string().trim().min(1, 'say why the entry is reversed').max(MEMO_LENGTH_MAX),
+  })
+  .meta({ id: 'ReverseEntryRequest' });
+
+export const entryParams = z.strictObject({ fundId: uuid, entryId: uuid });
+export const accountParams = z.strictObject({ fundId: uuid, accountId: uuid });
+
+export const listAccountsQuery = z.strictObject({
+  book: z.enum(BOOKS as [string, ...string[]]).optional(),
+  type: z.enum(ACCOUNT_TYPES as [string, ...string[]]).optional(),
+  baseCode: z
+    .string()
+    .regex(/^\d{4}$/)
+    .optional()
+    .meta({ description: 'All sub-accounts of one chart code, e.g. 3001.' }),
+  memberId: uuid.optional(),
+  limit: limitParam,
+  cursor: cursorParam,
+});
+
+export const accountQuery = z.strictObject({
+  asOf: isoDate.optional().meta({ description: 'Also report the balance at the end of this value date.' }),
+});
+
+export const listEntriesQuery = z.strictObject({
+  accountId: uuid.optional(),
+  kind: z.string().max(64).optional(),
+  from: isoDate.optional().meta({ description: 'Effective date on or after.' }),
+  to: isoDate.optional().meta({ description: 'Effective date on or before.' }),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  limit: limitParam,
+  cursor: cursorParam,
+});
+
+export const trialBalanceQuery = z.strictObject({
+  asOf: isoDate.optional().meta({ description: 'Balances at the end of this value date; today’s when absent.' }),
+});
+
+export const listHoldsQuery = z.strictObject({
+  accountId: uuid.optional(),
+  status: z.enum(['pending', 'posted', 'released', 'expired']).optional(),
+  limit: limitParam,
+  cursor: cursorParam,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+export const balanceView = z.object({
+  debitTotal: amountOutput,
+  creditTotal: amountOutput,
+  balance: amountOutput.meta({ description: 'Normal-side balance.' }),
+  held: amountOutput,
+  available: amountOutput.meta({ description: 'balance − held.' }),
+  version: z.string().meta({ description: 'Postings so far on this account.' }),
+});
+
+export const accountView = z
+  .object({
+    id: uuid,
+    code: z.string(),
+    baseCode: z.string(),
+    name: z.string(),
+    type: z.string(),
+    book: z.string(),
+    normalSide: z.string(),
+    currency: z.string(),
+    memberId: uuid.nullable(),
+    loanId: uuid.nullable(),
+    floor: amountOutput.nullable().meta({ description: 'Lowest balance allowed, holds included; null: none.' }),
+    createdAt: timestamp,
+    balance: balanceView,
+    asOf: z
+      .object({ date: isoDate, debitTotal: amountOutput, creditTotal: amountOutput, balance: amountOutput })
+      .nullable()
+      .optional(),
+  })
+  .meta({ id: 'Account' });
+
+export const postingView = z.object({
+  lineNo: z.number().int(),
+  accountId: uuid,
+  accountCode: z.string(),
+  accountName: z.string(),
+  side,
+  amount: amountOutput,
+  memo: z.string().nullable(),
+  balanceAfter: amountOutput,
+  versionAfter: z.string(),
+});
+
+export const entryView = z
+  .object({
+    id: uuid,
+    seq: z.string(),
+    fundId: uuid,
+    kind: z.string(),
+    effectiveDate: isoDate,
+    postedAt: timestamp,
+    memo: z.string(),
+    reversesEntryId: uuid.nullable(),
+    reversedByEntryId: uuid.nullable(),
+    actorId: uuid.nullable(),
+    requestId: z.string().nullable(),
+    postings: z.array(postingView),
+    hiddenPostings: z
+      .number()
+      .int()
+      .meta({ description: 'Postings on other members’ accounts, not shown to member users.' }),
+  })
+  .meta({ id: 'JournalEntry' });
+
+export const trialBalanceLineView = z.object({
+  accountId: uuid,
+  code: z.string(),
+  name: z.string(),
+  type: z.string(),
+  book: z.string(),
+  normalSide: z.string(),
+  memberId: uuid.nullable(),
+  loanId: uuid.nullable(),
+  debitTotal: amountOutput,
+  creditTotal: amountOutput,
+  balance: amountOutput,
+  debitBalance: amountOutput,
+  creditBalance: amountOutput,
+});
+
+export const trialBalanceView = z
+  .object({
+    fundId: uuid,
+    currency: z.string(),
+    asOf: isoDate.nullable(),
+    lines: z.array(trialBalanceLineView),
+    books: z.array(
+      z.object({
+        book: z.string(),
+        debitTotal: amountOutput,
+        creditTotal: amountOutput,
+        debitBalances: amountOutput,
+        creditBalances: amountOutput,
+        difference: amountOutput,
+        balanced: z.boolean(),
+      }),
+    ),
+    balanced: z.boolean().meta({ description: 'Every book’s debits equal its credits.' }),
+  })
+  .meta({ id: 'TrialBalance' });
+
+export const holdView = z
+  .object({
+    id: uuid,
+    accountId: uuid,
+    amount: amountOutput,
+    status: z.enum(['pending', 'posted', 'released', 'expired']),
+    reason: z.string(),
+    reference: z.string().nullable(),
+    expiresAt: timestamp,
+    createdAt: timestamp,
+    resolvedAt: timestamp.nullable(),
+    entryId: uuid.nullable(),
+  })
+  .meta({ id: 'Hold' });

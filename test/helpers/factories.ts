@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { inTransaction } from '../../src/db/transaction';
+import { insertMember } from '../../src/members/members.repo';
+import { type Harness, makeUser, TEST_TODAY, type TestUser, unique } from './harness';
+
+export interface TestFund {
+  id: string;
+  /** Account ids by chart code, for the fund-level accounts. */
+  accounts: Record<string, string>;
+  /** A platform administrator (not bound to a fund). */
+  admin: TestUser;
+}
+
+/** A fund created through the API by a platform administrator. */
+export async function createFund(h: Harness, admin?: TestUser): Promise<TestFund> {
+  const platformAdmin = admin ?? (await makeUser(h, 'admin'));
+  const response = await h.http
+    .post('/api/v1/funds')
+    .set(platformAdmin.auth)
+    .send({ name: unique('Fund ') });
+  if (response.status !== 201) throw new Error(`fund creation failed: ${response.status} ${response.text}`);
+  const fundId = response.body.id as string;
+  return { id: fundId, accounts: await accountIdsByCode(h, fundId), admin: platformAdmin };
+}
+
+export async function accountIdsByCode(h: Harness, fundId: string): Promise<Record<string, string>> {
+  const rows = (await h.db('accounts').where({ fund_id: fundId }).select('id', 'code')) as {
+    id: string;
+    code: string;
+  }[];
+  return Object.fromEntries(rows.map((row) => [row.code, row.id]));
+}
+
+export async function createMember(h: Harness, fundId: string): Promise<string> {
+  return inTransaction(h.db, async (trx) => (await insertMember(trx, fundId, unique('会员企业'))).id);
+}
+
+/** The member's capital account (3001:<member>), created on demand like the services do. */
+export async function capitalAccount(h: Harness, fundId: string, memberId: string): Promise<string> {
+  return inTransaction(
+    h.db,
+    async (trx) => (await h.services.ledger.ensureSubAccount(trx, fundId, '3001', { memberId })).id,
+  );
+}
+
+export interface Line {
+  accountId?: string;
+  accountCode?: string;
+  side: 'debit' | 'credit';
+  amount: string;
+  memo?: string;
+}
+
+export function entryBody(lines: Line[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { effectiveDate: TEST_TODAY, kind: 'manual.adjustment', memo: 'test entry', lines, ...overrides };
+}
+
+/** POSTs a manual entry with a fresh Idempotency-Key unless one is given. */
+export function postEntry(
+  h: Harness,
+  user: TestUser,
+  fundId: string,
+  body: Record<string, unknown>,
+  key = randomUUID(),
+) {
+  return h.http.post(`/api/v1/funds/${fundId}/entries`).set(user.auth).set('Idempotency-Key', key).send(body);
+}
+
+/** Cash into the pool against a member's capital: the usual way money enters a test fund. */
+export async function fundPool(h: Harness, fund: TestFund, amount: string, memberId?: string): Promise<string> {
+  const member = memberId ?? (await createMember(h, fund.id));
+  const capital = await capitalAccount(h, fund.id, member);
+  const response = await postEntry(
+    h,
+    fund.admin,
+    fund.id,
+    entryBody(
+      [
+        { accountCode: '1001', side: 'debit', amount },
+        { accountId: capital, side: 'credit', amount },
+      ],
+      { kind: 'manual.opening_balance' },
+    ),
+  );
+  if (response.status !== 201) throw new Error(`funding failed: ${response.status} ${response.text}`);
+  return capital;
+}
+
+export { randomUUID };
