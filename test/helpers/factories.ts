@@ -67,7 +67,13 @@ export function postEntry(
 }
 
 /** Cash into the pool against a member's capital: the usual way money enters a test fund. */
-export async function fundPool(h: Harness, fund: TestFund, amount: string, memberId?: string): Promise<string> {
+export async function fundPool(
+  h: Harness,
+  fund: TestFund,
+  amount: string,
+  memberId?: string,
+  effectiveDate = TEST_TODAY,
+): Promise<string> {
   const member = memberId ?? (await createMember(h, fund.id));
   const capital = await capitalAccount(h, fund.id, member);
   const response = await postEntry(
@@ -79,7 +85,7 @@ export async function fundPool(h: Harness, fund: TestFund, amount: string, membe
         { accountCode: '1001', side: 'debit', amount },
         { accountId: capital, side: 'credit', amount },
       ],
-      { kind: 'manual.opening_balance' },
+      { kind: 'manual.opening_balance', effectiveDate },
     ),
   );
   if (response.status !== 201) throw new Error(`funding failed: ${response.status} ${response.text}`);

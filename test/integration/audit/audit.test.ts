@@ -1,0 +1,206 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { canonicalRecord, chainHash } from '../../../src/audit/audit.service';
+import { createFund, entryBody, fundPool, postEntry, type TestFund } from '../../helpers/factories';
+import { startHarness, TEST_JWT_KEY, type Harness } from '../../helpers/harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const charge = (amount: string) =>
+  entryBody([
+    { accountCode: '5002', side: 'debit', amount },
+    { accountCode: '1001', side: 'credit', amount },
+  ]);
+
+interface AuditItem {
+  id: string;
+  seq: string;
+  action: string;
+  actor: { id: string | null; name: string; role: string };
+  target: { type: string; id: string | null };
+  payload: { request?: unknown };
+  requestId: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+async function auditOf(fund: TestFund, query: Record<string, string | number> = {}): Promise<AuditItem[]> {
+  const response = await h.http
+    .get(`/api/v1/funds/${fund.id}/audit`)
+    .query({ order: 'asc', ...query })
+    .set(fund.admin.auth);
+  expect(response.status).toBe(200);
+  return response.body.items as AuditItem[];
+}
+
+async function verify(fund: TestFund) {
+  const response = await h.http.get(`/api/v1/funds/${fund.id}/audit/verify`).set(fund.admin.auth);
+  expect(response.status).toBe(200);
+  return response.body as { ok: boolean; checked: number; firstBrokenId: string | null; reason: string | null };
+}
+
+/** Changes audit rows the way an intruder with the database owner's password would. */
+async function tamper(sql: string, bindings: unknown[]): Promise<void> {
+  const owner = new pg.Client({ connectionString: h.databaseUrl });
+  await owner.connect();
+  try {
+    await owner.query('BEGIN');
+    await owner.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only');
+    await owner.query(sql, bindings);
+    await owner.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only');
+    await owner.query('COMMIT');
+  } finally {
+    await owner.end();
+  }
+}
+
+describe('the audit log', () => {
+  test('when a fund is created and an entry posted, then each leaves one chained record with actor, role, request id and payload', async () => {
+    const fund = await createFund(h);
+    const body = charge('0.01');
+    await fundPool(h, fund, '10.00');
+    const posted = await postEntry(h, fund.admin, fund.id, body);
+    const records = await auditOf(fund);
+    expect(records.map((record) => [record.seq, record.action])).toEqual([
+      ['1', 'funds.fund.create'],
+      ['2', 'ledger.entry.post'],
+      ['3', 'ledger.entry.post'],
+    ]);
+    const last = records[2]!;
+    expect(last).toMatchObject({
+      actor: { id: fund.admin.id, name: fund.admin.username, role: 'admin' },
+      target: { type: 'journal_entry', id: posted.body.id },
+      requestId: posted.headers['x-request-id'],
+    });
+    expect(last.payload.request).toEqual(body);
+    expect(records[0]!.prevHash).toBe('0'.repeat(64));
+    expect(records[1]!.prevHash).toBe(records[0]!.hash);
+    expect(records[2]!.prevHash).toBe(records[1]!.hash);
+    expect(await verify(fund)).toEqual(
+      expect.objectContaining({ ok: true, checked: 3, firstBrokenId: null, reason: null }),
+    );
+  });
+
+  test('when a request is refused or replayed, then no audit record is written', async () => {
+    const fund = await createFund(h);
+    await fundPool(h, fund, '10.00');
+    const key = 'replay-me';
+    await postEntry(h, fund.admin, fund.id, charge('1.00'), key);
+    const before = (await auditOf(fund)).length;
+    await postEntry(h, fund.admin, fund.id, charge('1.00'), key);
+    await postEntry(h, fund.admin, fund.id, charge('99.00'));
+    expect(await auditOf(fund)).toHaveLength(before);
+  });
+
+  test('when the log is read by filter and page, then the pages cover the records once', async () => {
+    const fund = await createFund(h);
+    await fundPool(h, fund, '10.00');
+    for (let index = 0; index < 3; index += 1) await postEntry(h, fund.admin, fund.id, charge('1.00'));
+    const posts = await auditOf(fund, { action: 'ledger.entry.post' });
+    expect(posts).toHaveLength(4);
+    const firstPage = await h.http.get(`/api/v1/funds/${fund.id}/audit`).query({ limit: 3 }).set(fund.admin.auth);
+    const secondPage = await h.http
+      .get(`/api/v1/funds/${fund.id}/audit`)
+      .query({ limit: 3, cursor: firstPage.body.nextCursor })
+      .set(fund.admin.auth);
+    const seqs = [...firstPage.body.items, ...secondPage.body.items].map((item: AuditItem) => item.seq);
+    expect(seqs).toEqual(['5', '4', '3', '2', '1']);
+    expect(secondPage.body.nextCursor).toBeNull();
+  });
+});
+
+describe('verifying the chain', () => {
+  let fund: TestFund;
+  beforeEach(async () => {
+    fund = await createFund(h);
+    await fundPool(h, fund, '10.00');
+    for (let index = 0; index < 3; index += 1) await postEntry(h, fund.admin, fund.id, charge('1.00'));
+  });
+
+  test('when a record is edited behind the service, then verify names it as the first broken record', async () => {
+    const records = await auditOf(fund);
+    const victim = records[2]!;
+    await tamper(
+      `UPDATE audit_log SET payload = jsonb_set(payload, '{request,memo}', '"nothing to see"') WHERE id = $1`,
+      [victim.id],
+    );
+    expect(await verify(fund)).toEqual(
+      expect.objectContaining({ ok: false, firstBrokenId: victim.id, reason: 'hash_mismatch', checked: 3 }),
+    );
+    // The command-line check says the same, and fails.
+    const cli = await runCli(['audit', 'verify', '--fund', fund.id]);
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.stdout.trim())).toMatchObject({ ok: false, firstBrokenId: victim.id });
+  });
+
+  test('when an intruder also recomputes the edited record’s hash, then the next record breaks the chain', async () => {
+    const records = await auditOf(fund);
+    const victim = records[1]!;
+    const row = await h.db('audit_log').where({ id: victim.id }).first();
+    // The algorithm is no secret: a forger can rehash the row they changed, but not the rows after it.
+    const forged = canonicalRecord({
+      chain: row.chain,
+      fundId: row.fund_id,
+      actorId: row.actor_id,
+      actorName: 'someone else',
+      actorRole: row.actor_role,
+      action: row.action,
+      targetType: row.target_type,
+      targetId: row.target_id,
+      payload: row.payload,
+      requestId: row.request_id,
+      createdAt: row.created_at,
+    });
+    await tamper(`UPDATE audit_log SET actor_name = 'someone else', hash = $2 WHERE id = $1`, [
+      victim.id,
+      chainHash(row.prev_hash, row.seq, forged),
+    ]);
+    expect(await verify(fund)).toEqual(
+      expect.objectContaining({ ok: false, firstBrokenId: records[2]!.id, reason: 'prev_hash_mismatch' }),
+    );
+  });
+
+  test('when a record is deleted, then the gap is found at the record after it', async () => {
+    const records = await auditOf(fund);
+    await tamper('DELETE FROM audit_log WHERE id = $1', [records[1]!.id]);
+    expect(await verify(fund)).toEqual(
+      expect.objectContaining({ ok: false, firstBrokenId: records[2]!.id, reason: 'sequence_gap' }),
+    );
+  });
+
+  test('when the newest record is deleted, then the chain head no longer matches', async () => {
+    const records = await auditOf(fund);
+    await tamper('DELETE FROM audit_log WHERE id = $1', [records[records.length - 1]!.id]);
+    expect(await verify(fund)).toEqual(
+      expect.objectContaining({ ok: false, firstBrokenId: null, reason: 'head_mismatch' }),
+    );
+  });
+
+  test('when nothing was touched, then the command-line check passes', async () => {
+    const cli = await runCli(['audit', 'verify', '--fund', fund.id]);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout.trim())).toMatchObject({ ok: true, checked: 5 });
+  });
+});
+
+async function runCli(args: string[]): Promise<{ code: number; stdout: string }> {
+  const root = path.resolve(__dirname, '../../..');
+  try {
+    const { stdout } = await promisify(execFile)(path.join(root, 'node_modules/.bin/tsx'), ['src/cli.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: h.databaseUrl, JWT_SECRET: TEST_JWT_KEY.secret, LOG_LEVEL: 'silent' },
+    });
+    return { code: 0, stdout };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
+  }
+}
