@@ -100,8 +100,11 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // Empty variables count as unset: `PORT= npm start` should mean "default", not "invalid".
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  // Empty (or blank) variables count as unset: `PORT= npm start` means "default", and a blank
+  // value never coerces to 0.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));

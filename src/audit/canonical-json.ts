@@ -19,7 +19,13 @@ export function isStorableJson(value: unknown, depth = 0): boolean {
   if (value === null || typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (typeof value === 'string') return isStorableText(value);
-  if (Array.isArray(value)) return value.every((item) => isStorableJson(item, depth + 1));
+  if (Array.isArray(value)) {
+    // A hole ([1, , 2]) would be hashed as absent but stored and read back as null.
+    for (let index = 0; index < value.length; index += 1) {
+      if (!(index in value) || !isStorableJson(value[index], depth + 1)) return false;
+    }
+    return true;
+  }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.entries(value).every(
       ([key, item]) => isStorableText(key) && item !== undefined && isStorableJson(item, depth + 1),

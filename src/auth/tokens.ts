@@ -79,6 +79,7 @@ export class TokenService {
     }
     if (typeof payload === 'string') throw authError('invalid_token', 'The token has no claims.');
     const { sub, role, tv, iat, exp } = payload as jwt.JwtPayload & { role?: unknown; tv?: unknown };
+    const now = Math.floor(this.clock.now().getTime() / 1000);
     const wellFormed =
       typeof sub === 'string' &&
       UUID.test(sub) &&
@@ -87,7 +88,9 @@ export class TokenService {
       Number.isSafeInteger(tv) &&
       typeof iat === 'number' &&
       typeof exp === 'number' &&
-      exp - iat <= TOKEN_TTL_SECONDS_MAX;
+      exp - iat <= TOKEN_TTL_SECONDS_MAX &&
+      // Issued in the future would stretch the lifetime past an hour from now.
+      iat <= now + CLOCK_TOLERANCE_SECONDS;
     if (!wellFormed) throw authError('invalid_token', 'The token lacks required claims or lives too long.');
     return { sub, role: role as Role, tv: tv as number };
   }

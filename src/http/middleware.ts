@@ -64,8 +64,8 @@ export function jsonBody(): RequestHandler[] {
 }
 
 function findUnstorableText(value: unknown, pointer = '', depth = 0): string | undefined {
-  if (depth > 64) return pointer || '/';
-  if (typeof value === 'string') return isStorableText(value) ? undefined : pointer || '/';
+  if (depth > 64) return pointer;
+  if (typeof value === 'string') return isStorableText(value) ? undefined : pointer;
   if (value === null || typeof value !== 'object') return undefined;
   for (const [key, item] of Object.entries(value)) {
     const here = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;

@@ -16,14 +16,15 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, locat
   if (result.success) return result.data;
   const errors: FieldError[] = result.error.issues.slice(0, 50).map((issue) => ({
     in: location,
-    pointer: `/${issue.path.map((part) => String(part).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`,
+    // RFC 6901: "" is the whole document, "/a/0" a member of it.
+    pointer: issue.path.map((part) => `/${String(part).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''),
     message: issue.message,
   }));
   const first = errors[0];
   throw httpError(
     'validation_failed',
     first
-      ? `${location} ${first.pointer}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`
+      ? `${location}${first.pointer ? ` ${first.pointer}` : ''}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`
       : `The ${location} is not valid.`,
     { errors },
   );

@@ -61,7 +61,7 @@ export function postEntry(
   user: TestUser,
   fundId: string,
   body: Record<string, unknown>,
-  key = randomUUID(),
+  key: string = randomUUID(),
 ) {
   return h.http.post(`/api/v1/funds/${fundId}/entries`).set(user.auth).set('Idempotency-Key', key).send(body);
 }

@@ -349,12 +349,12 @@ describe('reading the ledger', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const response = await h.http
+      const response: { status: number; body: { items: { id: string }[]; nextCursor: string | null } } = await h.http
         .get(`/api/v1/funds/${fund.id}/entries`)
         .query({ limit: 2, ...(cursor ? { cursor } : {}) })
         .set(fund.admin.auth);
       expect(response.status).toBe(200);
-      seen.push(...response.body.items.map((item: { id: string }) => item.id));
+      seen.push(...response.body.items.map((item) => item.id));
       cursor = response.body.nextCursor;
     } while (cursor);
     expect(seen).toHaveLength(4);

@@ -20,7 +20,7 @@ const charge = (amount: string, effectiveDate = TEST_TODAY) =>
     { effectiveDate, kind: 'manual.bank_charge' },
   );
 
-function reverse(fund: TestFund, entryId: string, body: Record<string, unknown>, key = randomUUID()) {
+function reverse(fund: TestFund, entryId: string, body: Record<string, unknown>, key: string = randomUUID()) {
   return h.http
     .post(`/api/v1/funds/${fund.id}/entries/${entryId}/reverse`)
     .set(fund.admin.auth)
