@@ -6,6 +6,7 @@ import { dateIn, type Clock } from '../src/clock';
 import { inTransaction } from '../src/db/transaction';
 import type { Services } from '../src/http/context';
 import { POOL_CASH } from '../src/ledger/chart';
+import type { PostEntryInput } from '../src/ledger/ledger.types';
 import { insertMember } from '../src/members/members.repo';
 
 /**
@@ -41,14 +42,19 @@ export async function seedDemo(deps: SeedDeps): Promise<{ seeded: boolean; fundI
   if (existing) return { seeded: false };
   const { ledger, audit, funds } = deps.services;
 
-  const { fundId, memberIds } = await inTransaction(deps.db, async (trx) => {
+  const { fundId, memberIds, capitalIds } = await inTransaction(deps.db, async (trx) => {
     const fund = await funds.create(
       trx,
       { name: '陶瓷产业园互助基金 (demo)', currency: 'CNY', timezone: 'Asia/Shanghai', policy: {} },
       SEED_ACTOR,
     );
-    const ids: string[] = [];
-    for (const member of DEMO_MEMBERS) ids.push((await insertMember(trx, fund.id, member.name)).id);
+    const members: string[] = [];
+    const capital: string[] = [];
+    for (const member of DEMO_MEMBERS) {
+      const { id } = await insertMember(trx, fund.id, member.name);
+      members.push(id);
+      capital.push((await ledger.ensureSubAccount(trx, fund.id, '3001', { memberId: id })).id);
+    }
     await audit.record(trx, {
       fundId: fund.id,
       actor: SEED_ACTOR,
@@ -58,61 +64,52 @@ export async function seedDemo(deps: SeedDeps): Promise<{ seeded: boolean; fundI
       payload: { name: fund.name, members: DEMO_MEMBERS.map((member) => member.name) },
       requestId: null,
     });
-    return { fundId: fund.id, memberIds: ids };
+    return { fundId: fund.id, memberIds: members, capitalIds: capital };
   });
 
   const today = deps.clock.now();
   const daysAgo = (days: number): string => dateIn('Asia/Shanghai', new Date(today.getTime() - days * 86_400_000));
-  const [pool] = await deps.db('accounts').where({ fund_id: fundId, code: POOL_CASH }).pluck('id');
-  for (const [index, member] of DEMO_MEMBERS.entries()) {
-    await inTransaction(deps.db, async (trx) => {
-      const capital = await ledger.ensureSubAccount(trx, fundId, '3001', { memberId: memberIds[index]! });
-      const { entry } = await ledger.postEntry(trx, {
-        fundId,
-        kind: 'manual.opening_balance',
-        effectiveDate: daysAgo(90 - index * 10),
-        memo: `Paid-in capital of ${member.name}`,
-        lines: [
-          { accountId: pool as string, side: 'debit', amount: member.paidIn },
-          { accountId: capital.id, side: 'credit', amount: member.paidIn },
-        ],
-        idempotencyKey: `demo-capital-${index}`,
-        actor: SEED_ACTOR,
-      });
+  const accounts = new Map(
+    ((await deps.db('accounts').where({ fund_id: fundId }).select('code', 'id')) as { code: string; id: string }[]).map(
+      (row) => [row.code, row.id],
+    ),
+  );
+  /** One entry and its audit row in one transaction, as every money movement is written. */
+  const post = (entry: Omit<PostEntryInput, 'fundId' | 'actor'>) =>
+    inTransaction(deps.db, async (trx) => {
+      const { entry: posted } = await ledger.postEntry(trx, { ...entry, fundId, actor: SEED_ACTOR });
       await audit.record(trx, {
         fundId,
         actor: SEED_ACTOR,
         action: 'ledger.entry.post',
         targetType: 'journal_entry',
-        targetId: entry.id,
-        payload: { kind: entry.kind, amount: member.paidIn },
+        targetId: posted.id,
+        payload: { kind: posted.kind, memo: posted.memo },
         requestId: null,
       });
     });
-  }
-  await inTransaction(deps.db, async (trx) => {
-    const [charges] = await trx('accounts').where({ fund_id: fundId, code: '5002' }).pluck('id');
-    const { entry } = await ledger.postEntry(trx, {
-      fundId,
-      kind: 'manual.bank_charge',
-      effectiveDate: daysAgo(5),
-      memo: 'Bank transfer fees',
+
+  for (const [index, member] of DEMO_MEMBERS.entries()) {
+    await post({
+      kind: 'manual.opening_balance',
+      effectiveDate: daysAgo(90 - index * 10),
+      memo: `Paid-in capital of ${member.name}`,
       lines: [
-        { accountId: charges as string, side: 'debit', amount: '35.00' },
-        { accountId: pool as string, side: 'credit', amount: '35.00' },
+        { accountId: accounts.get(POOL_CASH)!, side: 'debit', amount: member.paidIn },
+        { accountId: capitalIds[index]!, side: 'credit', amount: member.paidIn },
       ],
-      idempotencyKey: 'demo-bank-charge',
-      actor: SEED_ACTOR,
+      idempotencyKey: `demo-capital-${index}`,
     });
-    await audit.record(trx, {
-      fundId,
-      actor: SEED_ACTOR,
-      action: 'ledger.entry.post',
-      targetType: 'journal_entry',
-      targetId: entry.id,
-      payload: { kind: entry.kind, amount: '35.00' },
-      requestId: null,
-    });
+  }
+  await post({
+    kind: 'manual.bank_charge',
+    effectiveDate: daysAgo(5),
+    memo: 'Bank transfer fees',
+    lines: [
+      { accountId: accounts.get('5002')!, side: 'debit', amount: '35.00' },
+      { accountId: accounts.get(POOL_CASH)!, side: 'credit', amount: '35.00' },
+    ],
+    idempotencyKey: 'demo-bank-charge',
   });
 
   const users = new UserService(deps.db, audit);

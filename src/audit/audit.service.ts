@@ -54,19 +54,7 @@ export function chainOf(fundId: string | null): string {
  * The text a row's hash covers, rebuilt the same way at write and at verify time. Timestamps are
  * ISO 8601 with milliseconds, which PostgreSQL's timestamptz stores exactly.
  */
-export function canonicalRecord(row: {
-  chain: string;
-  fundId: string | null;
-  actorId: string | null;
-  actorName: string;
-  actorRole: string;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  payload: unknown;
-  requestId: string | null;
-  createdAt: Date;
-}): string {
+export function canonicalRecord(row: repo.NewAuditRow): string {
   return canonicalJson({
     chain: row.chain,
     fundId: row.fundId,
@@ -76,6 +64,23 @@ export function canonicalRecord(row: {
     payload: row.payload,
     requestId: row.requestId,
     createdAt: row.createdAt.toISOString(),
+  });
+}
+
+/** The canonical text of a stored row: what its hash must cover. */
+export function canonicalOfStored(row: repo.AuditRow): string {
+  return canonicalRecord({
+    chain: row.chain,
+    fundId: row.fund_id,
+    actorId: row.actor_id,
+    actorName: row.actor_name,
+    actorRole: row.actor_role,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    payload: row.payload,
+    requestId: row.request_id,
+    createdAt: row.created_at,
   });
 }
 
@@ -137,19 +142,7 @@ export class AuditService {
         checked += 1;
         if (BigInt(row.seq) !== expectedSeq) return broken(row, 'sequence_gap');
         if (row.prev_hash !== prevHash) return broken(row, 'prev_hash_mismatch');
-        const canonical = canonicalRecord({
-          chain: row.chain,
-          fundId: row.fund_id,
-          actorId: row.actor_id,
-          actorName: row.actor_name,
-          actorRole: row.actor_role,
-          action: row.action,
-          targetType: row.target_type,
-          targetId: row.target_id,
-          payload: row.payload,
-          requestId: row.request_id,
-          createdAt: row.created_at,
-        });
+        const canonical = canonicalOfStored(row);
         if (chainHash(prevHash, row.seq, canonical) !== row.hash) return broken(row, 'hash_mismatch');
         prevHash = row.hash;
         expectedSeq += 1n;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { canonicalRecord, chainHash } from '../../../src/audit/audit.service';
+import { canonicalOfStored, chainHash } from '../../../src/audit/audit.service';
 import { createFund, entryBody, fundPool, postEntry, type TestFund } from '../../helpers/factories';
 import { startHarness, TEST_JWT_KEY, type Harness } from '../../helpers/harness';
 
@@ -146,19 +146,7 @@ describe('verifying the chain', () => {
     const victim = records[1]!;
     const row = await h.db('audit_log').where({ id: victim.id }).first();
     // The algorithm is no secret: a forger can rehash the row they changed, but not the rows after it.
-    const forged = canonicalRecord({
-      chain: row.chain,
-      fundId: row.fund_id,
-      actorId: row.actor_id,
-      actorName: 'someone else',
-      actorRole: row.actor_role,
-      action: row.action,
-      targetType: row.target_type,
-      targetId: row.target_id,
-      payload: row.payload,
-      requestId: row.request_id,
-      createdAt: row.created_at,
-    });
+    const forged = canonicalOfStored({ ...row, actor_name: 'someone else' });
     await tamper(`UPDATE audit_log SET actor_name = 'someone else', hash = $2 WHERE id = $1`, [
       victim.id,
       chainHash(row.prev_hash, row.seq, forged),
