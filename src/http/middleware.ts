@@ -45,6 +45,10 @@ export function jsonBody(): RequestHandler[] {
     next();
   };
   const checkText: RequestHandler = (req, _res, next) => {
+    if (depthOf(req.body) > JSON_DEPTH_MAX) {
+      next(httpError('bad_request', `The body is nested more than ${JSON_DEPTH_MAX} levels deep.`));
+      return;
+    }
     const bad = findUnstorableText(req.body) ?? findUnstorableText(req.query);
     if (bad !== undefined) {
       next(
@@ -63,14 +67,23 @@ export function jsonBody(): RequestHandler[] {
   ];
 }
 
-function findUnstorableText(value: unknown, pointer = '', depth = 0): string | undefined {
-  if (depth > 64) return pointer;
+/** Deeper bodies are refused before anything walks them; no request of ours nests near this. */
+const JSON_DEPTH_MAX = 32;
+
+function depthOf(value: unknown, depth = 0): number {
+  if (value === null || typeof value !== 'object' || depth > JSON_DEPTH_MAX) return depth;
+  let deepest = depth;
+  for (const item of Object.values(value)) deepest = Math.max(deepest, depthOf(item, depth + 1));
+  return deepest;
+}
+
+function findUnstorableText(value: unknown, pointer = ''): string | undefined {
   if (typeof value === 'string') return isStorableText(value) ? undefined : pointer;
   if (value === null || typeof value !== 'object') return undefined;
   for (const [key, item] of Object.entries(value)) {
     const here = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     if (!isStorableText(key)) return here;
-    const found = findUnstorableText(item, here, depth + 1);
+    const found = findUnstorableText(item, here);
     if (found !== undefined) return found;
   }
   return undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableJson } from '../audit/canonical-json';
 import { httpError } from './http.errors';
 
 export const PAGE_LIMIT_MAX = 200;
@@ -31,8 +32,10 @@ export function encodeCursor(position: Record<string, string>): string {
 export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, schema: S): z.output<S> | undefined {
   if (cursor === undefined) return undefined;
   try {
-    const parsed = schema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    if (parsed.success) return parsed.data;
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    // The query-string check cannot see inside base64: refuse text the database cannot take here.
+    const parsed = isStorableJson(decoded) ? schema.safeParse(decoded) : undefined;
+    if (parsed?.success) return parsed.data;
   } catch {
     // Fall through: any undecodable cursor gets the same answer.
   }

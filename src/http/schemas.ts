@@ -38,4 +38,12 @@ export function pageOf<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
 
-export const seqCursor = z.object({ seq: z.string().regex(/^\d{1,19}$/) });
+const BIGINT_MAX = 9_223_372_036_854_775_807n;
+
+/** A position in a BIGINT sequence: digits, and no more than PostgreSQL's BIGINT can hold. */
+export const seqCursor = z.object({
+  seq: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .refine((seq) => BigInt(seq) <= BIGINT_MAX),
+});

@@ -8,6 +8,7 @@ import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf, seqCursor } from '../http/schemas';
 import { ledgerError } from './ledger.errors';
 import {
+  accountCode,
   accountParams,
   accountQuery,
   accountView,
@@ -48,7 +49,7 @@ export const ledgerRoutes: AnyRoute[] = [
     response: { status: 200, description: 'A page of accounts, by code', schema: pageOf(accountView) },
     handler: async ({ query, ctx }) => {
       const fund = fundOf(ctx);
-      const after = decodeCursor(query.cursor, z.object({ code: z.string().max(64) }));
+      const after = decodeCursor(query.cursor, z.object({ code: accountCode }));
       const rows = await ctx.app.services.ledger.listAccounts(ctx.app.db, fund.id, {
         book: query.book as Book | undefined,
         type: query.type as AccountType | undefined,

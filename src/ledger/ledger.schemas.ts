@@ -4,7 +4,7 @@ import { cursorParam, limitParam } from '../http/pagination';
 import { ACCOUNT_TYPES, BOOKS, ENTRY_LINES_MAX, MEMO_LENGTH_MAX } from './ledger.types';
 
 const side = z.enum(['debit', 'credit']).meta({ description: 'debit or credit' });
-const accountCode = z
+export const accountCode = z
   .string()
   .regex(/^\d{4}(:[0-9a-f-]{36})?$/, 'must be a chart code such as 1001 or 3001:<member id>')
   .meta({ example: '1001' });
