@@ -241,34 +241,36 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
       FOR EACH STATEMENT EXECUTE FUNCTION huzhu_refuse_change();
 
-    -- At commit, every entry touched by the transaction must have at least two postings, debits
-    -- equal to credits within each book, and the entry's effective date on every posting. The check
-    -- runs for new entries and for new postings, so no posting can be slipped into an old entry.
+    -- Every entry must have at least two postings, debits equal to credits within each book, and
+    -- its effective date on every posting. Checked twice: by a deferred constraint trigger on each
+    -- new entry at commit (so an entry can never commit without its postings), and at the end of
+    -- every statement that inserts postings (so no posting can be slipped into an entry later, and
+    -- all postings of an entry go in with one statement).
     CREATE FUNCTION huzhu_assert_entry_balanced(target uuid) RETURNS void LANGUAGE plpgsql AS $$
     DECLARE
-      line_count integer;
-      unbalanced_book text;
-      wrong_dates integer;
+      facts record;
     BEGIN
-      SELECT count(*) INTO line_count FROM postings WHERE entry_id = target;
-      IF line_count < 2 THEN
-        RAISE EXCEPTION 'journal entry % has % posting(s); at least 2 are required', target, line_count
+      -- One pass over the entry's postings gathers every fact the rules need.
+      SELECT count(*) AS line_count,
+             count(*) FILTER (WHERE p.effective_date <> e.effective_date) AS wrong_dates,
+             coalesce(sum(CASE p.side WHEN 'debit' THEN p.amount ELSE -p.amount END)
+                        FILTER (WHERE a.book = 'fund'), 0) AS fund_net,
+             coalesce(sum(CASE p.side WHEN 'debit' THEN p.amount ELSE -p.amount END)
+                        FILTER (WHERE a.book = 'memo'), 0) AS memo_net
+        INTO facts
+        FROM postings p
+        JOIN accounts a ON a.id = p.account_id
+        JOIN journal_entries e ON e.id = p.entry_id
+       WHERE p.entry_id = target;
+      IF facts.line_count < 2 THEN
+        RAISE EXCEPTION 'journal entry % has % posting(s); at least 2 are required', target, facts.line_count
           USING ERRCODE = '23514', CONSTRAINT = 'journal_entries_two_postings';
       END IF;
-      SELECT a.book INTO unbalanced_book
-        FROM postings p JOIN accounts a ON a.id = p.account_id
-       WHERE p.entry_id = target
-       GROUP BY a.book
-      HAVING sum(CASE p.side WHEN 'debit' THEN p.amount ELSE -p.amount END) <> 0
-       LIMIT 1;
-      IF FOUND THEN
-        RAISE EXCEPTION 'journal entry % does not balance in book %', target, unbalanced_book
+      IF facts.fund_net <> 0 OR facts.memo_net <> 0 THEN
+        RAISE EXCEPTION 'journal entry % does not balance (fund book %, memo book %)', target, facts.fund_net, facts.memo_net
           USING ERRCODE = '23514', CONSTRAINT = 'journal_entries_balanced';
       END IF;
-      SELECT count(*) INTO wrong_dates
-        FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-       WHERE p.entry_id = target AND p.effective_date <> e.effective_date;
-      IF wrong_dates > 0 THEN
+      IF facts.wrong_dates > 0 THEN
         RAISE EXCEPTION 'journal entry % has postings with another effective date', target
           USING ERRCODE = '23514', CONSTRAINT = 'postings_effective_date_matches_entry';
       END IF;
@@ -280,16 +282,21 @@ export async function up(knex: Knex): Promise<void> {
       RETURN NULL;
     END $$;
 
-    CREATE FUNCTION huzhu_check_new_posting() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION huzhu_check_inserted_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      target uuid;
     BEGIN
-      PERFORM huzhu_assert_entry_balanced(NEW.entry_id);
+      FOR target IN SELECT DISTINCT entry_id FROM inserted_postings LOOP
+        PERFORM huzhu_assert_entry_balanced(target);
+      END LOOP;
       RETURN NULL;
     END $$;
 
     CREATE CONSTRAINT TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries
       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION huzhu_check_new_entry();
-    CREATE CONSTRAINT TRIGGER postings_entry_balanced AFTER INSERT ON postings
-      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION huzhu_check_new_posting();
+    CREATE TRIGGER postings_entry_balanced AFTER INSERT ON postings
+      REFERENCING NEW TABLE AS inserted_postings
+      FOR EACH STATEMENT EXECUTE FUNCTION huzhu_check_inserted_postings();
   `);
 }
 
@@ -298,7 +305,7 @@ export async function down(knex: Knex): Promise<void> {
     DROP TABLE IF EXISTS audit_log, audit_chain_heads, idempotency_keys, holds, postings,
       journal_entries, account_balances, accounts, users, members, funds CASCADE;
     DROP FUNCTION IF EXISTS huzhu_check_new_entry();
-    DROP FUNCTION IF EXISTS huzhu_check_new_posting();
+    DROP FUNCTION IF EXISTS huzhu_check_inserted_postings();
     DROP FUNCTION IF EXISTS huzhu_assert_entry_balanced(uuid);
     DROP FUNCTION IF EXISTS huzhu_refuse_change();
   `);

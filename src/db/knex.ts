@@ -1,5 +1,6 @@
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
+import { assert } from '../assert';
 
 export type Db = Knex | Knex.Transaction;
 export type Trx = Knex.Transaction;
@@ -9,6 +10,48 @@ export type Trx = Knex.Transaction;
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => value);
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+
+/** `?` placeholders to `$1…$n`, once per statement name. Named SQL never contains a literal `?`. */
+const positionalText = new Map<string, string>();
+
+function positional(name: string, sql: string, bindingCount: number): string {
+  let text = positionalText.get(name);
+  if (text === undefined) {
+    let index = 0;
+    text = sql.replace(/\?/g, () => `$${(index += 1)}`);
+    assert(index === bindingCount, `statement ${name} has ${index} placeholders for ${bindingCount} values`);
+    positionalText.set(name, text);
+  }
+  return text;
+}
+
+/**
+ * Runs constant SQL as a named server-side prepared statement, parsed and planned once per
+ * connection instead of on every call: for the statements every request runs. The name must be
+ * unique to the text. Inside a transaction it goes straight to the transaction's connection,
+ * skipping knex's per-query work, which costs more than the statement on a hot path.
+ * (Behind PgBouncer in transaction mode this needs version 1.21 or later.)
+ */
+export async function prepared<Result>(
+  db: Db,
+  name: string,
+  sql: string,
+  bindings: readonly unknown[],
+): Promise<Result> {
+  assert(!bindings.includes(undefined), `statement ${name} got an undefined value`);
+  if (!db.isTransaction) {
+    return db.raw(sql, bindings as Knex.RawBinding[]).options({ name }) as unknown as Promise<Result>;
+  }
+  const trx = db as Knex.Transaction;
+  assert(!trx.isCompleted(), `statement ${name} after its transaction ended`);
+  // The client of a knex transaction hands out the one connection the transaction runs on.
+  const connection = await (trx.client as unknown as { acquireConnection(): Promise<pg.Client> }).acquireConnection();
+  return (await connection.query({
+    name,
+    text: positional(name, sql, bindings.length),
+    values: [...bindings],
+  })) as Result;
+}
 
 export interface DbOptions {
   connectionString: string;

@@ -3,6 +3,7 @@ import { errorFactory, type ErrorTable } from '../errors';
 export const LEDGER_ERRORS = {
   too_few_lines: { status: 400, title: 'An entry needs at least two lines' },
   too_many_lines: { status: 400, title: 'An entry has too many lines' },
+  invalid_line: { status: 400, title: 'A line of the entry is not valid' },
   invalid_amount: { status: 400, title: 'An amount is not a valid decimal of the currency' },
   amount_not_positive: { status: 400, title: 'Amounts must be greater than zero' },
   entry_unbalanced: { status: 400, title: 'Debits do not equal credits' },

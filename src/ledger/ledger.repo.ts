@@ -1,4 +1,4 @@
-import type { Db, Trx } from '../db/knex';
+import { prepared, type Db, type Trx } from '../db/knex';
 import type { Account, AccountType, Book, Hold, HoldStatus, JournalEntry, Posting, Side } from './ledger.types';
 
 /** SQL of the ledger. Every function takes the connection or transaction first; no rules here. */
@@ -107,22 +107,6 @@ export async function findAccount(db: Db, fundId: string, accountId: string): Pr
   return result.rows[0] && rowToAccount(result.rows[0]);
 }
 
-export async function findAccountsByIds(db: Db, fundId: string, ids: readonly string[]): Promise<Account[]> {
-  const result = await db.raw<{ rows: AccountRow[] }>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? AND a.id = ANY(?::uuid[])`,
-    [fundId, [...ids]],
-  );
-  return result.rows.map(rowToAccount);
-}
-
-export async function findAccountsByCode(db: Db, fundId: string, codes: readonly string[]): Promise<Account[]> {
-  const result = await db.raw<{ rows: AccountRow[] }>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? AND a.code = ANY(?::text[])`,
-    [fundId, [...codes]],
-  );
-  return result.rows.map(rowToAccount);
-}
-
 export interface BalanceRow {
   account_id: string;
   debit_total: string;
@@ -194,6 +178,13 @@ export interface LockedBalanceRow extends BalanceRow {
   fund_timezone: string;
 }
 
+const LOCK_BALANCES_SELECT = `SELECT b.account_id, b.debit_total, b.credit_total, b.balance, b.held, b.floor, b.version,
+            b.effective_watermark, a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
+            f.currency AS fund_currency, f.timezone AS fund_timezone
+       FROM account_balances b
+       JOIN accounts a ON a.id = b.account_id
+       JOIN funds f ON f.id = a.fund_id`;
+
 /**
  * Locks the balance rows of the given accounts of one fund in one statement, in account-id order,
  * so that two entries touching the same accounts always queue instead of deadlocking.
@@ -203,13 +194,10 @@ export async function lockBalances(
   fundId: string,
   accountIds: readonly string[],
 ): Promise<LockedBalanceRow[]> {
-  const result = await trx.raw<{ rows: LockedBalanceRow[] }>(
-    `SELECT b.account_id, b.debit_total, b.credit_total, b.balance, b.held, b.floor, b.version,
-            b.effective_watermark, a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
-            f.currency AS fund_currency, f.timezone AS fund_timezone
-       FROM account_balances b
-       JOIN accounts a ON a.id = b.account_id
-       JOIN funds f ON f.id = a.fund_id
+  const result = await prepared<{ rows: LockedBalanceRow[] }>(
+    trx,
+    'ledger_lock_balances',
+    `${LOCK_BALANCES_SELECT}
       WHERE b.fund_id = ? AND b.account_id = ANY(?::uuid[])
       ORDER BY b.account_id
         FOR UPDATE OF b`,
@@ -229,20 +217,181 @@ export interface NewEntry {
   requestId: string | null;
 }
 
+export interface EntryHeader {
+  id: string;
+  seq: string;
+  posted_at: Date;
+}
+
+export interface EntryLineRow {
+  lineNo: number;
+  accountId: string | null;
+  accountCode: string | null;
+  side: Side;
+  amount: string;
+  memo: string | null;
+}
+
+/** What the rules need to know about the entry, checked in SQL before writing (see postEntryAtomically). */
+export interface PostingGuards {
+  /** The currency the caller asserted, if any. */
+  currency: string | null;
+  /** The caller's clock: the effective date may not be after its date in the fund's time zone. */
+  now: Date;
+  fundBookOnly: boolean;
+  /** Holds this entry consumes, per account. */
+  releasedHolds: readonly { accountId: string; amount: string }[];
+}
+
+export interface PostedAccountRow extends LockedBalanceRow {
+  /** After the write, or null when nothing was written. */
+  new_debit_total: string | null;
+  new_credit_total: string | null;
+  new_balance: string | null;
+  new_held: string | null;
+  new_version: string | null;
+}
+
+export interface AtomicPostResult {
+  header: EntryHeader | undefined;
+  /** The locked balance rows as they were before the entry, with their new figures when written. */
+  accounts: PostedAccountRow[];
+  /** Whether the database found every rule met and wrote the postings and balances. */
+  written: boolean;
+  postings: number;
+}
+
 /**
- * Inserts the entry header. With an idempotency key already used in the fund, nothing is inserted
- * and `undefined` comes back (after waiting for a concurrent transaction holding the key to end).
+ * The whole posting in one statement, so that a hot account is locked for one round trip and the
+ * commit, as in the leanest hand-written SQL:
+ *  1. insert the header (nothing when its idempotency key was used already);
+ *  2. lock the balance rows of every account the lines name, by id or chart code, in id order;
+ *  3. compute each posting's running totals, balance, version and watermark from the locked rows
+ *     and the lines before it (in line order, per account);
+ *  4. only if every rule holds (accounts found, currency, each book balanced, effective date not in
+ *     the future, floors with holds counted, fund book only when asked): update the balances and
+ *     insert the postings.
+ * It returns the locked rows before and after. The service re-derives the same figures and rules
+ * from the rows before, raises the typed refusal when a rule fails, and asserts that what the
+ * database wrote is what it computed. The CHECKs and triggers hold whatever this statement does.
  */
-export async function insertEntry(
+export async function postEntryAtomically(
   trx: Trx,
   entry: NewEntry,
-): Promise<{ id: string; seq: string; posted_at: Date } | undefined> {
-  const result = await trx.raw<{ rows: { id: string; seq: string; posted_at: Date }[] }>(
-    `INSERT INTO journal_entries
-       (fund_id, kind, effective_date, memo, idempotency_key, reverses_entry_id, actor_id, request_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (fund_id, idempotency_key) DO NOTHING
-     RETURNING id, seq, posted_at`,
+  lines: readonly EntryLineRow[],
+  guards: PostingGuards,
+): Promise<AtomicPostResult> {
+  const result = await prepared<{
+    rows: (Partial<PostedAccountRow> & {
+      entry_id: string | null;
+      entry_seq: string | null;
+      entry_posted_at: Date | null;
+      written: boolean;
+      postings: string;
+    })[];
+  }>(
+    trx,
+    'ledger_post_entry',
+    `WITH entry AS (
+       INSERT INTO journal_entries
+         (fund_id, kind, effective_date, memo, idempotency_key, reverses_entry_id, actor_id, request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (fund_id, idempotency_key) DO NOTHING
+       RETURNING id, seq, posted_at
+     ), params AS (
+       SELECT ?::uuid AS fund_id, ?::date AS effective_date, ?::text AS currency, ?::timestamptz AS now,
+              ?::boolean AS fund_book_only
+     ), input AS (
+       SELECT * FROM unnest(?::int[], ?::uuid[], ?::text[], ?::text[], ?::numeric[], ?::text[])
+                  AS l(line_no, account_id, account_code, side, amount, memo)
+     ), released AS (
+       SELECT * FROM unnest(?::uuid[], ?::numeric[]) AS r(account_id, amount)
+     ), locked AS MATERIALIZED (
+       ${LOCK_BALANCES_SELECT}
+        -- Ids and codes resolved apart, so that each is an index lookup rather than a scan.
+        -- Only once the header is in: a replay (its key used already) locks nothing, and two
+        -- postings with one key queue on the header before either locks a balance.
+        WHERE EXISTS (SELECT 1 FROM entry)
+          AND b.fund_id = (SELECT fund_id FROM params)
+          AND b.account_id IN (SELECT account_id FROM input WHERE account_id IS NOT NULL
+                               UNION
+                               SELECT a2.id FROM accounts a2
+                                WHERE a2.fund_id = (SELECT fund_id FROM params)
+                                  AND a2.code IN (SELECT account_code FROM input WHERE account_code IS NOT NULL))
+        ORDER BY b.account_id
+          FOR UPDATE OF b
+     ), lines AS (
+       SELECT i.line_no, k.account_id, i.side, i.amount, i.memo, k.normal_side, k.book, k.effective_watermark,
+              k.debit_total + sum(CASE i.side WHEN 'debit' THEN i.amount ELSE 0 END) OVER running AS debit_total_after,
+              k.credit_total + sum(CASE i.side WHEN 'credit' THEN i.amount ELSE 0 END) OVER running AS credit_total_after,
+              k.version + row_number() OVER running AS version_after
+         FROM input i
+         JOIN locked k ON k.account_id = i.account_id OR (i.account_id IS NULL AND k.code = i.account_code)
+       WINDOW running AS (PARTITION BY k.account_id ORDER BY i.line_no ROWS UNBOUNDED PRECEDING)
+     ), totals AS (
+       SELECT k.account_id, k.normal_side, k.held, k.floor,
+              k.debit_total + sum(CASE l.side WHEN 'debit' THEN l.amount ELSE 0 END) AS debit_total,
+              k.credit_total + sum(CASE l.side WHEN 'credit' THEN l.amount ELSE 0 END) AS credit_total,
+              k.version + count(*) AS version,
+              greatest(k.effective_watermark, (SELECT effective_date FROM params)) AS watermark,
+              coalesce((SELECT sum(r.amount) FROM released r WHERE r.account_id = k.account_id), 0) AS held_released
+         FROM locked k JOIN lines l ON l.account_id = k.account_id
+        GROUP BY k.account_id, k.normal_side, k.held, k.floor, k.debit_total, k.credit_total, k.version,
+                 k.effective_watermark
+     ), figures AS (
+       SELECT t.*,
+              CASE t.normal_side WHEN 'debit' THEN t.debit_total - t.credit_total
+                                 ELSE t.credit_total - t.debit_total END AS balance
+         FROM totals t
+     ), verdict AS (
+       SELECT (SELECT count(*) FROM entry) = 1
+          AND (SELECT count(*) FROM lines) = (SELECT count(*) FROM input)
+          AND NOT EXISTS (SELECT 1 FROM locked WHERE currency <> fund_currency)
+          AND ((SELECT currency FROM params) IS NULL
+               OR NOT EXISTS (SELECT 1 FROM locked WHERE fund_currency <> (SELECT currency FROM params)))
+          AND NOT EXISTS (SELECT 1 FROM lines GROUP BY book
+                          HAVING sum(CASE side WHEN 'debit' THEN amount ELSE -amount END) <> 0)
+          AND (SELECT effective_date FROM params)
+              <= ((SELECT now FROM params) AT TIME ZONE (SELECT fund_timezone FROM locked LIMIT 1))::date
+          AND NOT EXISTS (SELECT 1 FROM figures
+                          WHERE floor IS NOT NULL AND balance - (held - held_released) < floor)
+          AND NOT ((SELECT fund_book_only FROM params) AND EXISTS (SELECT 1 FROM lines WHERE book <> 'fund'))
+          AS ok
+     ), updated AS (
+       -- Every new value comes from the locked row, none from b: when a concurrent commit makes
+       -- PostgreSQL re-read the row (EvalPlanQual), the CHECKs have already been evaluated on a
+       -- tuple built from the statement's snapshot, and a value taken from b would be stale there.
+       UPDATE account_balances b
+          SET debit_total = f.debit_total, credit_total = f.credit_total, balance = f.balance,
+              held = f.held - f.held_released, version = f.version, effective_watermark = f.watermark,
+              updated_at = now()
+         FROM figures f
+        WHERE b.account_id = f.account_id AND (SELECT ok FROM verdict)
+       RETURNING b.account_id, b.debit_total, b.credit_total, b.balance, b.held, b.version
+     ), inserted AS (
+       INSERT INTO postings (fund_id, entry_id, line_no, account_id, side, amount, effective_date, memo,
+                             debit_total_after, credit_total_after, balance_after, version_after,
+                             watermark_after, backdated)
+       SELECT (SELECT fund_id FROM params), e.id, l.line_no, l.account_id, l.side, l.amount,
+              (SELECT effective_date FROM params), l.memo, l.debit_total_after, l.credit_total_after,
+              CASE l.normal_side WHEN 'debit' THEN l.debit_total_after - l.credit_total_after
+                                 ELSE l.credit_total_after - l.debit_total_after END,
+              l.version_after,
+              greatest(l.effective_watermark, (SELECT effective_date FROM params)),
+              coalesce(l.effective_watermark > (SELECT effective_date FROM params), false)
+         FROM lines l CROSS JOIN entry e
+        WHERE (SELECT ok FROM verdict)
+       RETURNING 1
+     )
+     SELECT k.*, u.debit_total AS new_debit_total, u.credit_total AS new_credit_total, u.balance AS new_balance,
+            u.held AS new_held, u.version AS new_version,
+            e.id AS entry_id, e.seq AS entry_seq, e.posted_at AS entry_posted_at,
+            (SELECT ok FROM verdict) AS written, (SELECT count(*) FROM inserted) AS postings
+       FROM (SELECT 1) AS one
+       LEFT JOIN entry e ON true
+       LEFT JOIN locked k ON true
+       LEFT JOIN updated u ON u.account_id = k.account_id
+      ORDER BY k.account_id`,
     [
       entry.fundId,
       entry.kind,
@@ -252,9 +401,33 @@ export async function insertEntry(
       entry.reversesEntryId,
       entry.actorId,
       entry.requestId,
+      entry.fundId,
+      entry.effectiveDate,
+      guards.currency,
+      guards.now,
+      guards.fundBookOnly,
+      lines.map((line) => line.lineNo),
+      lines.map((line) => line.accountId),
+      lines.map((line) => line.accountCode),
+      lines.map((line) => line.side),
+      lines.map((line) => line.amount),
+      lines.map((line) => line.memo),
+      guards.releasedHolds.map((hold) => hold.accountId),
+      guards.releasedHolds.map((hold) => hold.amount),
     ],
   );
-  return result.rows[0];
+  const first = result.rows[0];
+  const header =
+    first?.entry_id && first.entry_seq && first.entry_posted_at
+      ? { id: first.entry_id, seq: first.entry_seq, posted_at: first.entry_posted_at }
+      : undefined;
+  const accounts = result.rows
+    .filter((row) => row.account_id !== null && row.account_id !== undefined)
+    .map(
+      ({ entry_id: _id, entry_seq: _seq, entry_posted_at: _at, written: _written, postings: _postings, ...row }) =>
+        row as PostedAccountRow,
+    );
+  return { header, accounts, written: first?.written === true, postings: Number(first?.postings ?? 0) };
 }
 
 export async function findEntryIdByIdempotencyKey(db: Db, fundId: string, key: string): Promise<string | undefined> {
@@ -288,81 +461,6 @@ export interface BalanceUpdate {
   heldReleased: string;
   version: string;
   watermark: string;
-}
-
-/** Inserts the postings of an entry and updates the locked balance rows, in one statement. */
-export async function writePostings(
-  trx: Trx,
-  fundId: string,
-  entryId: string,
-  effectiveDate: string,
-  postings: readonly NewPosting[],
-  updates: readonly BalanceUpdate[],
-): Promise<void> {
-  const result = await trx.raw<{ rows: { postings: string; balances: string }[] }>(
-    `WITH inserted AS (
-       INSERT INTO postings (fund_id, entry_id, line_no, account_id, side, amount, effective_date, memo,
-                             debit_total_after, credit_total_after, balance_after, version_after,
-                             watermark_after, backdated)
-       SELECT ?, ?, p.line_no, p.account_id, p.side, p.amount, ?, p.memo, p.debit_total_after,
-              p.credit_total_after, p.balance_after, p.version_after, p.watermark_after, p.backdated
-         FROM jsonb_to_recordset(?::jsonb) AS p(
-                line_no smallint, account_id uuid, side text, amount numeric, memo text,
-                debit_total_after numeric, credit_total_after numeric, balance_after numeric,
-                version_after bigint, watermark_after date, backdated boolean)
-       RETURNING 1
-     ), updated AS (
-       UPDATE account_balances b
-          SET debit_total = u.debit_total, credit_total = u.credit_total, balance = u.balance,
-              held = b.held - u.held_released, version = u.version,
-              effective_watermark = u.watermark, updated_at = now()
-         FROM jsonb_to_recordset(?::jsonb) AS u(
-                account_id uuid, debit_total numeric, credit_total numeric, balance numeric,
-                held_released numeric, version bigint, watermark date)
-        WHERE b.account_id = u.account_id AND b.fund_id = ?
-       RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM inserted) AS postings, (SELECT count(*) FROM updated) AS balances`,
-    [
-      fundId,
-      entryId,
-      effectiveDate,
-      JSON.stringify(
-        postings.map((posting) => ({
-          line_no: posting.lineNo,
-          account_id: posting.accountId,
-          side: posting.side,
-          amount: posting.amount,
-          memo: posting.memo,
-          debit_total_after: posting.debitTotalAfter,
-          credit_total_after: posting.creditTotalAfter,
-          balance_after: posting.balanceAfter,
-          version_after: posting.versionAfter,
-          watermark_after: posting.watermarkAfter,
-          backdated: posting.backdated,
-        })),
-      ),
-      JSON.stringify(
-        updates.map((update) => ({
-          account_id: update.accountId,
-          debit_total: update.debitTotal,
-          credit_total: update.creditTotal,
-          balance: update.balance,
-          held_released: update.heldReleased,
-          version: update.version,
-          watermark: update.watermark,
-        })),
-      ),
-      fundId,
-    ],
-  );
-  const counts = result.rows[0];
-  if (Number(counts?.postings) !== postings.length || Number(counts?.balances) !== updates.length) {
-    throw new Error(
-      `writePostings: wrote ${counts?.postings} postings and ${counts?.balances} balances, ` +
-        `expected ${postings.length} and ${updates.length}`,
-    );
-  }
 }
 
 interface EntryRow {
@@ -568,14 +666,6 @@ export async function accountsWithTotals(db: Db, fundId: string): Promise<TrialB
     [fundId],
   );
   return result.rows;
-}
-
-export async function listAllAccounts(db: Db, fundId: string): Promise<Account[]> {
-  const result = await db.raw<{ rows: AccountRow[] }>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? ORDER BY a.book, a.code`,
-    [fundId],
-  );
-  return result.rows.map(rowToAccount);
 }
 
 // ---------------------------------------------------------------------------------------------

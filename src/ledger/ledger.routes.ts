@@ -166,20 +166,22 @@ export const ledgerRoutes: AnyRoute[] = [
     response: { status: 201, description: 'The posted entry', schema: entryView },
     handler: async ({ body, ctx }) => {
       const fund = fundOf(ctx);
-      return runCommand(ctx, 'required', async (trx) => {
-        const { entry } = await ctx.app.services.ledger.postManualEntry(trx, {
+      return runCommand(ctx, { idempotency: 'required', claim: 'ledger-entry' }, async (trx, claim) => {
+        const { entry, replayed } = await ctx.app.services.ledger.postManualEntry(trx, {
           fundId: fund.id,
           effectiveDate: body.effectiveDate,
           kind: body.kind,
           memo: body.memo,
           currency: body.currency,
           lines: body.lines,
+          idempotencyKey: claim.entryKey,
           actor: actorOf(ctx.principal),
           requestId: ctx.requestId,
         });
         return {
           status: 201,
           body: entryResponse(ctx, entry),
+          replayed,
           audit: {
             action: 'ledger.entry.post',
             targetType: 'journal_entry',
@@ -207,18 +209,20 @@ export const ledgerRoutes: AnyRoute[] = [
     response: { status: 201, description: 'The reversing entry', schema: entryView },
     handler: async ({ params, body, ctx }) => {
       const fund = fundOf(ctx);
-      return runCommand(ctx, 'required', async (trx) => {
-        const { entry } = await ctx.app.services.ledger.reverseEntry(trx, {
+      return runCommand(ctx, { idempotency: 'required', claim: 'ledger-entry' }, async (trx, claim) => {
+        const { entry, replayed } = await ctx.app.services.ledger.reverseEntry(trx, {
           fundId: fund.id,
           entryId: params.entryId,
           effectiveDate: body.effectiveDate,
           memo: body.memo,
+          idempotencyKey: claim.entryKey,
           actor: actorOf(ctx.principal),
           requestId: ctx.requestId,
         });
         return {
           status: 201,
           body: entryResponse(ctx, entry),
+          replayed,
           audit: {
             action: 'ledger.entry.reverse',
             targetType: 'journal_entry',

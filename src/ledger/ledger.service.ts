@@ -37,12 +37,19 @@ export const HOLD_DURATION_DAYS_MAX = 366;
 /** Expired holds released per fund per sweep transaction; the next sweep takes the rest. */
 export const HOLD_EXPIRY_BATCH_MAX = 1000;
 
+/** A line as given: the account named by id or by chart code. */
+type LineInput = EntryLineInput | ManualLineInput;
+
 interface ParsedLine {
   lineNo: number;
-  accountId: string;
+  ref: { id?: string | undefined; code?: string | undefined };
   side: Side;
   amount: Money;
   memo: string | null;
+}
+
+interface ResolvedLine extends Omit<ParsedLine, 'ref'> {
+  accountId: string;
 }
 
 export interface ManualLineInput {
@@ -129,52 +136,92 @@ export class LedgerService {
   // Entries
 
   /**
-   * Posts a balanced entry: checks the lines, locks every touched balance in one ordered statement,
-   * checks floors against the locked figures, then writes the entry, its postings (with running
-   * balances and versions) and the new balances. The database repeats the checks at commit.
+   * Posts a balanced entry: checks the lines, inserts the header and locks every touched balance in
+   * one ordered statement, checks floors against the locked figures, then writes the postings (with
+   * running balances and versions) and the new balances. The database repeats the checks.
    */
   async postEntry(trx: Trx, input: PostEntryInput, options: PostOptions = {}): Promise<PostedEntry> {
-    const lines = parseLines(input.lines);
+    return this.post(trx, input, options);
+  }
+
+  /**
+   * An administrator's entry (opening balances, bank charges, adjustments): lines may name accounts
+   * by id or chart code, and may touch only the fund book; the memo book belongs to the guarantee
+   * and loan features.
+   */
+  async postManualEntry(
+    trx: Trx,
+    input: Omit<PostEntryInput, 'lines'> & { lines: readonly ManualLineInput[] },
+  ): Promise<PostedEntry> {
+    return this.post(trx, input, { fundBookOnly: true });
+  }
+
+  private async post(
+    trx: Trx,
+    input: Omit<PostEntryInput, 'lines'> & { lines: readonly LineInput[] },
+    options: PostOptions & { fundBookOnly?: boolean },
+  ): Promise<PostedEntry> {
+    const parsed = parseLines(input.lines);
     checkHeader(input);
+    const now = this.clock.now();
+    const releasedHolds = [...(options.releasedHolds ?? new Map<string, Money>())];
+    const result = await repo.postEntryAtomically(
+      trx,
+      {
+        fundId: input.fundId,
+        kind: input.kind,
+        effectiveDate: input.effectiveDate,
+        memo: input.memo,
+        idempotencyKey: input.idempotencyKey ?? null,
+        reversesEntryId: options.reversesEntryId ?? null,
+        actorId: input.actor.userId,
+        requestId: input.requestId ?? null,
+      },
+      parsed.map((line) => ({
+        lineNo: line.lineNo,
+        accountId: line.ref.id ?? null,
+        accountCode: line.ref.code ?? null,
+        side: line.side,
+        amount: formatAmount(line.amount),
+        memo: line.memo,
+      })),
+      {
+        currency: input.currency ?? null,
+        now,
+        fundBookOnly: options.fundBookOnly === true,
+        releasedHolds: releasedHolds.map(([accountId, amount]) => ({ accountId, amount: formatAmount(amount) })),
+      },
+    );
+    // A replay locks nothing: the statement takes no lock once the header insert found its key used.
+    if (!result.header) return this.replay(trx, input, parsed);
+    const header = result.header;
+    const locked = result.accounts;
+    const lines = resolveAccounts(parsed, locked, input.fundId);
 
-    const header = await repo.insertEntry(trx, {
-      fundId: input.fundId,
-      kind: input.kind,
-      effectiveDate: input.effectiveDate,
-      memo: input.memo,
-      idempotencyKey: input.idempotencyKey ?? null,
-      reversesEntryId: options.reversesEntryId ?? null,
-      actorId: input.actor.userId,
-      requestId: input.requestId ?? null,
-    });
-    if (!header) return this.replay(trx, input, lines);
-
-    const accountIds = [...new Set(lines.map((line) => line.accountId))];
-    const locked = await repo.lockBalances(trx, input.fundId, accountIds);
+    // The same rules again, from the rows as they were locked: a refusal says what the database
+    // declined to write, and what it wrote must be what these figures say.
     const byId = new Map(locked.map((row) => [row.account_id, row]));
-    const missing = accountIds.filter((id) => !byId.has(id));
-    if (missing.length > 0) {
-      throw ledgerError(
-        'account_not_in_fund',
-        `Account${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not belong to fund ${input.fundId}.`,
-        { accountIds: missing },
-      );
+    let computed: ReturnType<typeof applyLines>;
+    try {
+      if (options.fundBookOnly) checkFundBookOnly(lines, byId);
+      checkCurrencies(input.currency, locked[0]!.fund_currency, locked);
+      const today = dateIn(locked[0]!.fund_timezone, now);
+      if (input.effectiveDate > today) {
+        throw ledgerError(
+          'effective_date_in_future',
+          `The effective date ${input.effectiveDate} is after today (${today} in the fund's time zone).`,
+          { effectiveDate: input.effectiveDate, today },
+        );
+      }
+      checkBalancedPerBook(lines, byId);
+      computed = applyLines(lines, byId, input.effectiveDate, options.releasedHolds);
+      checkFloors(computed.updates, byId);
+    } catch (error) {
+      assert(!result.written, `the database wrote an entry the service refuses: ${String(error)}`);
+      throw error;
     }
-    const fundCurrency = locked[0]!.fund_currency;
-    checkCurrencies(input.currency, fundCurrency, locked);
-    const today = dateIn(locked[0]!.fund_timezone, this.clock.now());
-    if (input.effectiveDate > today) {
-      throw ledgerError(
-        'effective_date_in_future',
-        `The effective date ${input.effectiveDate} is after today (${today} in the fund's time zone).`,
-        { effectiveDate: input.effectiveDate, today },
-      );
-    }
-    checkBalancedPerBook(lines, byId);
-
-    const { postings, updates } = applyLines(lines, byId, input.effectiveDate, options.releasedHolds);
-    checkFloors(updates, byId);
-    await repo.writePostings(trx, input.fundId, header.id, input.effectiveDate, postings, updates);
+    assertWrittenAsComputed(result, computed);
+    const { postings } = computed;
 
     const entry: JournalEntry = {
       id: header.id,
@@ -208,50 +255,20 @@ export class LedgerService {
     return { entry, replayed: false };
   }
 
-  /**
-   * An administrator's entry (opening balances, bank charges, adjustments): lines may name accounts
-   * by id or chart code, and may touch only the fund book; the memo book belongs to the guarantee
-   * and loan features.
-   */
-  async postManualEntry(
-    trx: Trx,
-    input: Omit<PostEntryInput, 'lines'> & { lines: readonly ManualLineInput[] },
-  ): Promise<PostedEntry> {
-    const codes = [...new Set(input.lines.flatMap((line) => (line.accountCode ? [line.accountCode] : [])))];
-    const ids = [...new Set(input.lines.flatMap((line) => (line.accountId ? [line.accountId] : [])))];
-    const byCode = new Map((await repo.findAccountsByCode(trx, input.fundId, codes)).map((a) => [a.code, a]));
-    const unknownCodes = codes.filter((code) => !byCode.has(code));
-    if (unknownCodes.length > 0) {
-      throw ledgerError('account_not_in_fund', `No account ${unknownCodes.join(', ')} in this fund.`, {
-        accountCodes: unknownCodes,
-      });
-    }
-    const accounts = [...byCode.values(), ...(await repo.findAccountsByIds(trx, input.fundId, ids))];
-    const memo = accounts.filter((account) => account.book !== 'fund');
-    if (memo.length > 0) {
-      throw ledgerError(
-        'book_not_allowed',
-        `Manual entries post to the fund book only; ${memo.map((a) => a.code).join(', ')} ${memo.length > 1 ? 'are' : 'is'} in the memo book.`,
-        { accountCodes: memo.map((a) => a.code) },
-      );
-    }
-    const lines: EntryLineInput[] = input.lines.map((line) => ({
-      accountId: line.accountId ?? byCode.get(line.accountCode!)!.id,
-      side: line.side,
-      amount: line.amount,
-      memo: line.memo,
-    }));
-    return this.postEntry(trx, { ...input, lines });
-  }
-
   /** The entry already posted under this idempotency key, if it says the same; a conflict if not. */
-  private async replay(trx: Trx, input: PostEntryInput, lines: ParsedLine[]): Promise<PostedEntry> {
+  private async replay(
+    trx: Trx,
+    input: Pick<PostEntryInput, 'fundId' | 'idempotencyKey' | 'kind' | 'effectiveDate'>,
+    lines: readonly ParsedLine[],
+  ): Promise<PostedEntry> {
     const key = input.idempotencyKey;
     assert(key !== undefined, 'an entry insert without idempotency key cannot conflict');
     const existingId = await repo.findEntryIdByIdempotencyKey(trx, input.fundId, key);
     const existing = existingId && (await repo.getEntry(trx, input.fundId, existingId));
     assert(existing, `entry with idempotency key ${key} vanished`);
-    const fingerprint = (entries: { accountId: string; side: Side; amount: string }[]): string =>
+    // Lines may name accounts by code: read codes through the postings of the entry found.
+    const idOfCode = new Map(existing.postings.map((posting) => [posting.accountCode, posting.accountId]));
+    const fingerprint = (entries: { accountId: string | undefined; side: Side; amount: string }[]): string =>
       entries
         .map((line) => `${line.accountId}|${line.side}|${new Money(line.amount).toFixed(2)}`)
         .sort()
@@ -260,7 +277,13 @@ export class LedgerService {
       existing.kind === input.kind &&
       existing.effectiveDate === input.effectiveDate &&
       fingerprint(existing.postings) ===
-        fingerprint(lines.map((line) => ({ ...line, amount: line.amount.toFixed(2) })));
+        fingerprint(
+          lines.map((line) => ({
+            accountId: line.ref.id ?? idOfCode.get(line.ref.code ?? ''),
+            side: line.side,
+            amount: line.amount.toFixed(2),
+          })),
+        );
     if (!same) {
       throw ledgerError(
         'ledger_idempotency_conflict',
@@ -423,7 +446,7 @@ export class LedgerService {
     const lines = parseLines(input.lines);
     const outflow = sumAmounts(
       lines
-        .filter((line) => line.accountId === hold.accountId)
+        .filter((line) => line.ref.id === hold.accountId)
         .map((line) => (line.side === account.normalSide ? line.amount.neg() : line.amount)),
     );
     if (!outflow.eq(hold.amount)) {
@@ -634,7 +657,7 @@ export function balanceOf(row: repo.BalanceRow, normalSide: Side): AccountBalanc
 // ---------------------------------------------------------------------------------------------
 // Checks on the input, before anything is read or written.
 
-function parseLines(lines: readonly EntryLineInput[]): ParsedLine[] {
+function parseLines(lines: readonly LineInput[]): ParsedLine[] {
   if (lines.length < 2) {
     throw ledgerError('too_few_lines', `An entry needs at least two lines; it has ${lines.length}.`, {
       lines: lines.length,
@@ -648,7 +671,13 @@ function parseLines(lines: readonly EntryLineInput[]): ParsedLine[] {
   }
   const parsed = lines.map((line, index) => {
     if (line.side !== 'debit' && line.side !== 'credit') {
-      throw ledgerError('invalid_amount', `Line ${index + 1}: side must be debit or credit.`, { line: index + 1 });
+      throw ledgerError('invalid_line', `Line ${index + 1}: side must be debit or credit.`, { line: index + 1 });
+    }
+    const code = 'accountCode' in line ? line.accountCode : undefined;
+    if ((line.accountId === undefined) === (code === undefined)) {
+      throw ledgerError('invalid_line', `Line ${index + 1}: name the account by id or by code, not both or neither.`, {
+        line: index + 1,
+      });
     }
     if (line.memo !== undefined && line.memo.length > MEMO_LENGTH_MAX) {
       throw ledgerError('memo_too_long', `Line ${index + 1}: the memo exceeds ${MEMO_LENGTH_MAX} characters.`, {
@@ -658,7 +687,7 @@ function parseLines(lines: readonly EntryLineInput[]): ParsedLine[] {
     }
     return {
       lineNo: index + 1,
-      accountId: line.accountId,
+      ref: { id: line.accountId, code },
       side: line.side,
       amount: parsePositiveAmount(line.amount, `line ${index + 1}`, index + 1),
       memo: line.memo ?? null,
@@ -674,6 +703,57 @@ function parseLines(lines: readonly EntryLineInput[]): ParsedLine[] {
     );
   }
   return parsed;
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** Every line's account among the locked rows of this fund, by id or by code; else a refusal. */
+function resolveAccounts(
+  lines: readonly ParsedLine[],
+  locked: readonly repo.LockedBalanceRow[],
+  fundId: string,
+): ResolvedLine[] {
+  const byId = new Map(locked.map((row) => [row.account_id, row]));
+  const byCode = new Map(locked.map((row) => [row.code, row]));
+  const missingIds = unique(
+    lines.flatMap((line) => (line.ref.id !== undefined && !byId.has(line.ref.id) ? [line.ref.id] : [])),
+  );
+  const missingCodes = unique(
+    lines.flatMap((line) => (line.ref.code !== undefined && !byCode.has(line.ref.code) ? [line.ref.code] : [])),
+  );
+  if (missingIds.length > 0 || missingCodes.length > 0) {
+    const missing = [...missingIds, ...missingCodes];
+    throw ledgerError(
+      'account_not_in_fund',
+      `Account${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not belong to fund ${fundId}.`,
+      {
+        ...(missingIds.length > 0 ? { accountIds: missingIds } : {}),
+        ...(missingCodes.length > 0 ? { accountCodes: missingCodes } : {}),
+      },
+    );
+  }
+  return lines.map(({ ref, ...line }) => ({
+    ...line,
+    accountId: ref.id ?? byCode.get(ref.code!)!.account_id,
+  }));
+}
+
+function checkFundBookOnly(lines: readonly ResolvedLine[], byId: Map<string, repo.LockedBalanceRow>): void {
+  const memo = unique(
+    lines
+      .map((line) => byId.get(line.accountId)!)
+      .filter((row) => row.book !== 'fund')
+      .map((row) => row.code),
+  );
+  if (memo.length > 0) {
+    throw ledgerError(
+      'book_not_allowed',
+      `Manual entries post to the fund book only; ${memo.join(', ')} ${memo.length > 1 ? 'are' : 'is'} in the memo book.`,
+      { accountCodes: memo },
+    );
+  }
 }
 
 function parsePositiveAmount(input: string | Money, what: string, line?: number): Money {
@@ -701,7 +781,7 @@ function parsePositiveAmount(input: string | Money, what: string, line?: number)
   return amount;
 }
 
-function checkHeader(input: PostEntryInput): void {
+function checkHeader(input: Pick<PostEntryInput, 'effectiveDate' | 'kind' | 'memo'>): void {
   if (!isIsoDate(input.effectiveDate)) {
     throw ledgerError('invalid_effective_date', `${JSON.stringify(input.effectiveDate)} is not a date (YYYY-MM-DD).`);
   }
@@ -742,7 +822,7 @@ function checkCurrencies(
   }
 }
 
-function checkBalancedPerBook(lines: readonly ParsedLine[], byId: Map<string, repo.LockedBalanceRow>): void {
+function checkBalancedPerBook(lines: readonly ResolvedLine[], byId: Map<string, repo.LockedBalanceRow>): void {
   const net = new Map<Book, Money>();
   for (const line of lines) {
     const book = byId.get(line.accountId)!.book;
@@ -771,7 +851,7 @@ interface AccountState {
 }
 
 function applyLines(
-  lines: readonly ParsedLine[],
+  lines: readonly ResolvedLine[],
   byId: Map<string, repo.LockedBalanceRow>,
   effectiveDate: string,
   releasedHolds: ReadonlyMap<string, Money> | undefined,
@@ -825,6 +905,27 @@ function applyLines(
     };
   });
   return { postings, updates };
+}
+
+/** Pairs the database's arithmetic with ours: same postings, same new totals and versions. */
+function assertWrittenAsComputed(result: repo.AtomicPostResult, computed: ReturnType<typeof applyLines>): void {
+  assert(result.written, 'the database declined an entry the service accepts');
+  assert(
+    result.postings === computed.postings.length,
+    `wrote ${result.postings} postings, computed ${computed.postings.length}`,
+  );
+  const written = new Map(result.accounts.map((row) => [row.account_id, row]));
+  for (const update of computed.updates) {
+    const row = written.get(update.accountId);
+    assert(
+      row?.new_version === update.version &&
+        new Money(row.new_debit_total ?? NaN).eq(update.debitTotal) &&
+        new Money(row.new_credit_total ?? NaN).eq(update.creditTotal) &&
+        new Money(row.new_balance ?? NaN).eq(update.balance) &&
+        new Money(row.new_held ?? NaN).eq(new Money(row.held).minus(update.heldReleased)),
+      `account ${update.accountId}: the database wrote other figures than the service computed`,
+    );
+  }
 }
 
 function checkFloors(updates: readonly repo.BalanceUpdate[], byId: Map<string, repo.LockedBalanceRow>): void {
