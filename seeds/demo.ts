@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../src/auth/principal';
-import { UserService } from '../src/auth/auth.service';
 import type { Role } from '../src/auth/principal';
 import { dateIn, type Clock } from '../src/clock';
 import { inTransaction } from '../src/db/transaction';
@@ -112,7 +111,7 @@ export async function seedDemo(deps: SeedDeps): Promise<{ seeded: boolean; fundI
     idempotencyKey: 'demo-bank-charge',
   });
 
-  const users = new UserService(deps.db, audit);
+  const users = deps.services.users;
   for (const user of DEMO_USERS) {
     const platform = user.role === 'admin';
     await users.create(

@@ -6,7 +6,7 @@ import swaggerUi from 'swagger-ui-express';
 import { auditRoutes } from './audit/audit.routes';
 import { AuditService } from './audit/audit.service';
 import { authRoutes, loginRateLimits } from './auth/auth.routes';
-import { AuthService } from './auth/auth.service';
+import { AuthService, UserService } from './auth/auth.service';
 import { TokenService } from './auth/tokens';
 import type { Clock } from './clock';
 import type { Config, JwtKey } from './config';
@@ -38,7 +38,9 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     },
     clock,
   );
-  return { ledger, audit, tokens, auth: new AuthService(db, tokens), funds: new FundService(ledger, clock) };
+  const auth = new AuthService(db, tokens);
+  const users = new UserService(db, audit, (userId) => auth.forget(userId));
+  return { ledger, audit, tokens, auth, users, funds: new FundService(ledger, clock) };
 }
 
 export interface AppDeps {
@@ -62,6 +64,8 @@ export function createApp(deps: AppDeps): express.Express {
   };
   const app = express();
   app.disable('x-powered-by');
+  // Responses are per-user and mostly to POSTs: hashing every body for an ETag buys nothing.
+  app.set('etag', false);
   app.set('trust proxy', deps.config.trustProxy);
   app.set('query parser', 'simple');
   app.use(requestLogger(deps.logger));

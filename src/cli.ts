@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { seedDemo } from '../seeds/demo';
 import { createServices } from './app';
-import { UserService } from './auth/auth.service';
 import { ROLES, type Role } from './auth/principal';
 import { systemClock } from './clock';
 import { ConfigError, loadConfig } from './config';
@@ -79,7 +78,7 @@ async function run(
   services: ReturnType<typeof createServices>,
 ): Promise<number> {
   const db = database.db;
-  const users = new UserService(db, services.audit);
+  const users = services.users;
   switch (`${group} ${command}`) {
     case 'user create': {
       const role = values.role as Role;

@@ -1,4 +1,4 @@
-import type { Db, Trx } from '../db/knex';
+import { prepared, type Db, type Trx } from '../db/knex';
 
 export interface AuditRow {
   id: string;
@@ -45,13 +45,18 @@ export async function createChain(trx: Trx, fundId: string): Promise<void> {
 }
 
 /**
- * Appends a row to its chain in one statement: the head row is locked and advanced, and the new
- * hash is SHA-256(prev_hash | seq | canonical JSON), computed by the database from the previous
- * hash it holds. The head stays locked until commit, so rows of a chain are appended one at a time.
+ * A statement to run together with the audit append, as a first CTE (`WITH <name> AS (<sql>)`):
+ * the command runner stores its idempotent response this way, in the same round trip.
  */
-export async function appendAuditRow(trx: Trx, row: NewAuditRow, canonical: string): Promise<AuditRow> {
-  const result = await trx.raw<{ rows: AuditRow[] }>(
-    `WITH head AS (
+export interface Companion {
+  /** Names the prepared statement this combination becomes. */
+  name: string;
+  cte: string;
+  bindings: readonly unknown[];
+}
+
+const appendSql = (companion?: Companion): string => `WITH ${companion ? `companion AS (${companion.cte}),` : ''}
+     head AS (
        UPDATE audit_chain_heads
           SET last_seq = last_seq + 1,
               prev_hash = last_hash,
@@ -62,8 +67,25 @@ export async function appendAuditRow(trx: Trx, row: NewAuditRow, canonical: stri
      INSERT INTO audit_log (chain, seq, fund_id, actor_id, actor_name, actor_role, action, target_type,
                             target_id, payload, request_id, created_at, prev_hash, hash)
      SELECT ?, head.last_seq, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, head.prev_hash, head.last_hash FROM head
-     RETURNING ${AUDIT_COLUMNS}`,
+     RETURNING ${AUDIT_COLUMNS}`;
+
+/**
+ * Appends a row to its chain in one statement: the head row is locked and advanced, and the new
+ * hash is SHA-256(prev_hash | seq | canonical JSON), computed by the database from the previous
+ * hash it holds. The head stays locked until commit, so rows of a chain are appended one at a time.
+ */
+export async function appendAuditRow(
+  trx: Trx,
+  row: NewAuditRow,
+  canonical: string,
+  companion?: Companion,
+): Promise<AuditRow> {
+  const result = await prepared<{ rows: AuditRow[] }>(
+    trx,
+    companion ? `audit_append_with_${companion.name}` : 'audit_append',
+    appendSql(companion),
     [
+      ...(companion?.bindings ?? []),
       canonical,
       row.chain,
       row.chain,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { inTransaction } from '../db/transaction';
 import type { AuditService } from '../audit/audit.service';
+import type { FundRow } from '../funds/funds.repo';
 import { authError } from './auth.errors';
 import { decoyHash, hashPassword, passwordProblem, verifyPassword } from './password';
 import { SYSTEM_ACTOR, ROLES, type Actor, type Principal, type Role } from './principal';
@@ -37,11 +38,50 @@ export function normalizeUsername(username: string): string {
   return username.trim().toLowerCase();
 }
 
+/**
+ * How long a user or fund row read for one request may serve the next ones. Changes made through
+ * UserService in this process take effect at once (the row is evicted); a change made by another
+ * process (the CLI, another instance) takes effect within this time. See docs/adr/0005-auth.md.
+ */
+export const PRINCIPAL_CACHE_MS = 1000;
+const PRINCIPAL_CACHE_ENTRIES_MAX = 10_000;
+
+/** A small time-bounded cache: at most `entries` rows, each served for at most `ttlMs`. */
+class RecentRows<Row> {
+  private readonly rows = new Map<string, { row: Row; until: number }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly entries: number,
+  ) {}
+  get(key: string): Row | undefined {
+    const hit = this.rows.get(key);
+    if (hit === undefined) return undefined;
+    if (hit.until > Date.now()) return hit.row;
+    this.rows.delete(key);
+    return undefined;
+  }
+  set(key: string, row: Row): void {
+    if (this.rows.size >= this.entries) this.rows.clear();
+    this.rows.set(key, { row, until: Date.now() + this.ttlMs });
+  }
+  delete(key: string): void {
+    this.rows.delete(key);
+  }
+}
+
 export class AuthService {
+  private readonly recentUsers = new RecentRows<users.UserRow>(PRINCIPAL_CACHE_MS, PRINCIPAL_CACHE_ENTRIES_MAX);
+  private readonly recentFunds = new RecentRows<FundRow>(PRINCIPAL_CACHE_MS, PRINCIPAL_CACHE_ENTRIES_MAX);
+
   constructor(
     private readonly db: Knex,
     private readonly tokens: TokenService,
   ) {}
+
+  /** Drops a user's cached row: called after every change to it. */
+  forget(userId: string): void {
+    this.recentUsers.delete(userId);
+  }
 
   /**
    * Checks a username and password. Unknown users are checked against a decoy hash and every
@@ -60,23 +100,43 @@ export class AuthService {
     return { token, expiresAt, user: toUserView(user) };
   }
 
-  /** The principal behind an `Authorization: Bearer` header, as the database knows it now. */
-  async authenticate(header: string | undefined): Promise<Principal> {
+  /**
+   * The principal behind an `Authorization: Bearer` header, as the database knows it now, and the
+   * fund row the request names (read in the same query).
+   */
+  async authenticate(
+    header: string | undefined,
+    fundId?: string,
+  ): Promise<{ principal: Principal; fund: FundRow | undefined }> {
     if (!header) throw authError('unauthenticated', 'Send a bearer token: Authorization: Bearer <token>.');
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
     if (!match?.[1]) throw authError('invalid_token', 'The Authorization header is not a bearer token.');
     const claims = this.tokens.verify(match[1]);
-    const user = await users.findUserById(this.db, claims.sub);
+    let user = this.recentUsers.get(claims.sub);
+    let fund = fundId === undefined ? undefined : this.recentFunds.get(fundId);
+    // A token newer than the cached row (a password was just changed) needs a fresh read.
+    const stale = user !== undefined && user.token_version !== claims.tv;
+    if (user === undefined || stale || (fundId !== undefined && fund === undefined)) {
+      const found =
+        fundId === undefined
+          ? { user: await users.findUserById(this.db, claims.sub), fund: undefined }
+          : await users.findUserAndFund(this.db, claims.sub, fundId);
+      user = found?.user;
+      fund = found?.fund;
+      if (user) this.recentUsers.set(user.id, user);
+      if (fund) this.recentFunds.set(fund.id, fund);
+    }
     if (!user || user.disabled || user.token_version !== claims.tv) {
       throw authError('invalid_token', 'The token has been revoked.');
     }
-    return {
+    const principal: Principal = {
       userId: user.id,
       username: user.username,
       role: user.role,
       fundId: user.fund_id,
       memberId: user.member_id,
     };
+    return { principal, fund };
   }
 }
 
@@ -93,6 +153,8 @@ export class UserService {
   constructor(
     private readonly db: Knex,
     private readonly audit: AuditService,
+    /** Told about every user changed, after the change commits (AuthService.forget). */
+    private readonly onChanged: (userId: string) => void = () => undefined,
   ) {}
 
   async create(input: NewUser, actor: Actor = SYSTEM_ACTOR): Promise<UserView> {
@@ -163,7 +225,7 @@ export class UserService {
     action: string,
     actor: Actor,
   ): Promise<UserView> {
-    return inTransaction(this.db, async (trx) => {
+    const user = await inTransaction(this.db, async (trx) => {
       const existing = await users.findUserByUsername(trx, normalizeUsername(username));
       if (!existing) throw authError('invalid_user', `No user ${username}.`);
       const row = await users.updateUser(trx, existing.id, changes);
@@ -179,5 +241,7 @@ export class UserService {
       });
       return toUserView(row);
     });
+    this.onChanged(user.id);
+    return user;
   }
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Clock } from '../clock';
 import type { JwtKey } from '../config';
@@ -33,20 +33,24 @@ export interface TokenClaims {
  * and a lifetime no longer than an hour.
  */
 export class TokenService {
-  private readonly keys: Map<string, string>;
+  /** KeyObjects, not strings: jsonwebtoken would otherwise try to parse a string as a public key on every verify. */
+  private readonly keys: Map<string, KeyObject>;
+  private readonly signingKey: KeyObject;
 
   constructor(
     private readonly settings: TokenSettings,
     private readonly clock: Clock,
   ) {
     if (settings.ttlSeconds > TOKEN_TTL_SECONDS_MAX) throw new Error('token lifetime above one hour');
-    this.keys = new Map([settings.current, ...settings.previous].map((key) => [key.kid, key.secret]));
+    const keyOf = (secret: string): KeyObject => createSecretKey(Buffer.from(secret, 'utf8'));
+    this.keys = new Map([settings.current, ...settings.previous].map((key) => [key.kid, keyOf(key.secret)]));
+    this.signingKey = keyOf(settings.current.secret);
   }
 
   issue(claims: TokenClaims): { token: string; expiresAt: Date } {
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const exp = iat + this.settings.ttlSeconds;
-    const token = jwt.sign({ ...claims, iat, exp }, this.settings.current.secret, {
+    const token = jwt.sign({ ...claims, iat, exp }, this.signingKey, {
       algorithm: 'HS256',
       keyid: this.settings.current.kid,
       issuer: this.settings.issuer,

@@ -1,4 +1,5 @@
-import type { Db, Trx } from '../db/knex';
+import { prepared, type Db, type Trx } from '../db/knex';
+import type { FundRow } from '../funds/funds.repo';
 import type { Role } from './principal';
 
 export interface UserRow {
@@ -14,8 +15,39 @@ export interface UserRow {
   updated_at: Date;
 }
 
+// Named statements list their columns: a cached plan of `SELECT *` fails once a column is added.
+const USER_COLUMNS = `u.id, u.username, u.password_hash, u.role, u.fund_id, u.member_id, u.disabled, u.token_version,
+  u.created_at, u.updated_at`;
+
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
-  return db<UserRow>('users').where({ id }).first();
+  const result = await prepared<{ rows: UserRow[] }>(
+    db,
+    'users_by_id',
+    `SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`,
+    [id],
+  );
+  return result.rows[0];
+}
+
+/**
+ * The user and, in the same round trip, the fund a request names (undefined when it does not
+ * exist): every authenticated request under /funds/{fundId} needs both.
+ */
+export async function findUserAndFund(
+  db: Db,
+  userId: string,
+  fundId: string,
+): Promise<{ user: UserRow; fund: FundRow | undefined } | undefined> {
+  const result = await prepared<{ rows: (UserRow & { fund: FundRow | null })[] }>(
+    db,
+    'users_by_id_with_fund',
+    `SELECT ${USER_COLUMNS}, (SELECT row_to_json(f) FROM funds f WHERE f.id = ?) AS fund FROM users u WHERE u.id = ?`,
+    [fundId, userId],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  const { fund, ...user } = row;
+  return { user, fund: fund ? { ...fund, created_at: new Date(fund.created_at) } : undefined };
 }
 
 export async function findUserByUsername(db: Db, username: string): Promise<UserRow | undefined> {

@@ -81,7 +81,7 @@ export const fundRoutes: AnyRoute[] = [
           permission: 'funds.create',
         });
       }
-      return runCommand(ctx, 'optional', async (trx) => {
+      return runCommand(ctx, { idempotency: 'optional' }, async (trx) => {
         const fund = await ctx.app.services.funds.create(trx, body, actorOf(ctx.principal));
         return {
           status: 201,

@@ -30,6 +30,14 @@ export function toFund(row: repo.FundRow): Fund {
   };
 }
 
+/** The fund if the principal may see it; a missing fund and a hidden one look the same. */
+export function visibleFund(principal: Principal, fundId: string, row: repo.FundRow | undefined): Fund {
+  if (!row || !canSeeFund(principal, fundId)) {
+    throw authError('fund_not_found', `Fund ${fundId} does not exist or is not yours to see.`);
+  }
+  return toFund(row);
+}
+
 export interface NewFund {
   name: string;
   currency: Currency;
@@ -54,13 +62,6 @@ export class FundService {
     });
     await auditRepo.createChain(trx, row.id);
     await this.ledger.createChartOfAccounts(trx, row.id, input.currency);
-    return toFund(row);
-  }
-
-  /** The fund if the principal may see it; a missing fund and a hidden one look the same. */
-  async requireVisible(db: Db, principal: Principal, fundId: string): Promise<Fund> {
-    const row = canSeeFund(principal, fundId) ? await repo.findFund(db, fundId) : undefined;
-    if (!row) throw authError('fund_not_found', `Fund ${fundId} does not exist or is not yours to see.`);
     return toFund(row);
   }
 

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AuditService } from '../audit/audit.service';
-import type { AuthService } from '../auth/auth.service';
+import type { AuthService, UserService } from '../auth/auth.service';
 import type { Principal } from '../auth/principal';
 import type { TokenService } from '../auth/tokens';
 import type { Clock } from '../clock';
@@ -13,6 +13,7 @@ export interface Services {
   ledger: LedgerService;
   audit: AuditService;
   auth: AuthService;
+  users: UserService;
   tokens: TokenService;
   funds: FundService;
 }

@@ -1,4 +1,5 @@
-import type { Db, Trx } from '../db/knex';
+import type { Companion } from '../audit/audit.repo';
+import { prepared, type Db, type Trx } from '../db/knex';
 
 export interface IdempotencyRow {
   user_id: string;
@@ -21,7 +22,9 @@ export async function claimKey(
   trx: Trx,
   claim: { userId: string; key: string; fundId: string | null; method: string; path: string; requestHash: string },
 ): Promise<boolean> {
-  const result = await trx.raw<{ rowCount: number }>(
+  const result = await prepared<{ rowCount: number }>(
+    trx,
+    'idempotency_claim',
     `INSERT INTO idempotency_keys (user_id, key, fund_id, method, path, request_hash)
      VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (user_id, key) DO NOTHING`,
@@ -38,17 +41,42 @@ export async function findKey(db: Db, userId: string, key: string): Promise<Idem
   return result.rows[0];
 }
 
-export async function storeResponse(
-  trx: Trx,
-  userId: string,
-  key: string,
+/**
+ * Stores the response of a claimed key, as a companion of the command's audit append (one round
+ * trip for both; see AuditService.record).
+ */
+export function storeResponseCompanion(userId: string, key: string, status: number, body: unknown): Companion {
+  return {
+    name: 'idempotency_response',
+    cte: 'UPDATE idempotency_keys SET response_status = ?, response_body = ?::jsonb WHERE user_id = ? AND key = ? RETURNING 1',
+    bindings: [status, JSON.stringify(body), userId, key],
+  };
+}
+
+/**
+ * Records a key with its response in one insert, as a companion of the command's audit append; a
+ * key used meanwhile makes the statement fail on the primary key (see ClaimMode `ledger-entry`).
+ */
+export function insertResponseCompanion(
+  claim: { userId: string; key: string; fundId: string | null; method: string; path: string; requestHash: string },
   status: number,
   body: unknown,
-): Promise<void> {
-  await trx.raw(
-    'UPDATE idempotency_keys SET response_status = ?, response_body = ?::jsonb WHERE user_id = ? AND key = ?',
-    [status, JSON.stringify(body), userId, key],
-  );
+): Companion {
+  return {
+    name: 'idempotency_insert_response',
+    cte: `INSERT INTO idempotency_keys (user_id, key, fund_id, method, path, request_hash, response_status, response_body)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb) RETURNING 1`,
+    bindings: [
+      claim.userId,
+      claim.key,
+      claim.fundId,
+      claim.method,
+      claim.path,
+      claim.requestHash,
+      status,
+      JSON.stringify(body),
+    ],
+  };
 }
 
 /** Keys are kept long enough for any client's retries, then dropped. */

@@ -3,8 +3,11 @@ import { z } from 'zod';
 import { authError } from '../auth/auth.errors';
 import { roleMay, type Permission } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
+import type { FundRow } from '../funds/funds.repo';
+import { visibleFund } from '../funds/funds.service';
 import type { AppContext, RequestContext } from './context';
 import type { IdempotencyRule, Reply } from './command';
+import { uuid } from './schemas';
 import { parseInput } from './validation';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -69,13 +72,16 @@ export function expressPath(openApiPath: string): string {
 export function mountRoutes(router: Router, app: AppContext, routes: readonly AnyRoute[]): void {
   for (const route of routes) {
     router[route.method](expressPath(route.path), async (req: Request, res: Response, next: NextFunction) => {
-      const principal = route.permission === 'public' ? undefined : await authorize(app, req, route.permission);
+      // Authenticate first (a 401 before any 400); a well-formed fund id is read in the same query.
+      const named = (req.params as Record<string, string | undefined>).fundId;
+      const lookup = named !== undefined && uuid.safeParse(named).success ? named : undefined;
+      const authorized =
+        route.permission === 'public' ? undefined : await authorize(app, req, route.permission, lookup);
+      const principal = authorized?.principal;
       const params = route.params ? parseInput(route.params, req.params, 'path') : {};
-      const fundId = (req.params as Record<string, string | undefined>).fundId;
+      const fundId = (params as { fundId?: string }).fundId;
       const fund =
-        principal && fundId !== undefined
-          ? await app.services.funds.requireVisible(app.db, principal, fundId)
-          : undefined;
+        authorized && fundId !== undefined ? visibleFund(authorized.principal, fundId, authorized.fund) : undefined;
       const query = parseInput(route.query ?? z.strictObject({}), req.query, 'query');
       const body = route.body ? parseInput(route.body, req.body, 'body') : undefined;
       const ctx: RequestContext = {
@@ -105,8 +111,14 @@ export function mountRoutes(router: Router, app: AppContext, routes: readonly An
   }
 }
 
-async function authorize(app: AppContext, req: Request, permission: Permission): Promise<Principal> {
-  const principal = await app.services.auth.authenticate(req.get('authorization'));
+async function authorize(
+  app: AppContext,
+  req: Request,
+  permission: Permission,
+  fundId: string | undefined,
+): Promise<{ principal: Principal; fund: FundRow | undefined }> {
+  const authenticated = await app.services.auth.authenticate(req.get('authorization'), fundId);
+  const { principal } = authenticated;
   req.log = req.log.child({ userId: principal.userId });
   if (!roleMay(principal.role, permission)) {
     throw authError('forbidden', `The ${principal.role} role may not do this (${permission}).`, {
@@ -114,5 +126,5 @@ async function authorize(app: AppContext, req: Request, permission: Permission):
       permission,
     });
   }
-  return principal;
+  return authenticated;
 }

@@ -5,7 +5,7 @@ import pg from 'pg';
 import pino from 'pino';
 import request from 'supertest';
 import { createApp, createServices } from '../../src/app';
-import { UserService } from '../../src/auth/auth.service';
+import type { UserService } from '../../src/auth/auth.service';
 import type { Role } from '../../src/auth/principal';
 import type { Clock } from '../../src/clock';
 import { loadConfig, type Config } from '../../src/config';
@@ -83,7 +83,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     config,
     clock,
     services,
-    users: new UserService(db, services.audit),
+    users: services.users,
     http: request(app),
     close: async () => {
       await db.destroy();
