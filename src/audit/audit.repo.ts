@@ -67,7 +67,7 @@ const appendSql = (companion?: Companion): string => `WITH ${companion ? `compan
      INSERT INTO audit_log (chain, seq, fund_id, actor_id, actor_name, actor_role, action, target_type,
                             target_id, payload, request_id, created_at, prev_hash, hash)
      SELECT ?, head.last_seq, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, head.prev_hash, head.last_hash FROM head
-     RETURNING ${AUDIT_COLUMNS}`;
+     RETURNING id, seq, hash`;
 
 /**
  * Appends a row to its chain in one statement: the head row is locked and advanced, and the new
@@ -79,8 +79,8 @@ export async function appendAuditRow(
   row: NewAuditRow,
   canonical: string,
   companion?: Companion,
-): Promise<AuditRow> {
-  const result = await prepared<{ rows: AuditRow[] }>(
+): Promise<AuditReceipt> {
+  const result = await prepared<{ rows: AuditReceipt[] }>(
     trx,
     companion ? `audit_append_with_${companion.name}` : 'audit_append',
     appendSql(companion),
@@ -104,6 +104,13 @@ export async function appendAuditRow(
   const inserted = result.rows[0];
   if (!inserted) throw new Error(`audit chain ${row.chain} has no head`);
   return inserted;
+}
+
+/** Where an appended row landed in its chain. */
+export interface AuditReceipt {
+  id: string;
+  seq: string;
+  hash: string;
 }
 
 export interface AuditFilter {

@@ -96,7 +96,7 @@ export class AuditService {
    * Appends the event to its fund's chain inside the caller's transaction; a companion statement,
    * if given, runs in the same round trip.
    */
-  async record(trx: Trx, event: AuditEvent, companion?: repo.Companion): Promise<AuditRecord> {
+  async record(trx: Trx, event: AuditEvent, companion?: repo.Companion): Promise<repo.AuditReceipt> {
     assert(isStorableJson(event.payload), `audit payload of ${event.action} is not storable JSON`);
     const row: repo.NewAuditRow = {
       chain: chainOf(event.fundId),
@@ -112,7 +112,7 @@ export class AuditService {
       // Millisecond precision, so the timestamp reads back exactly as it was hashed.
       createdAt: new Date(Math.floor(this.clock.now().getTime())),
     };
-    return toRecord(await repo.appendAuditRow(trx, row, canonicalRecord(row), companion));
+    return repo.appendAuditRow(trx, row, canonicalRecord(row), companion);
   }
 
   async list(db: Db, fundId: string | null, filter: repo.AuditFilter): Promise<AuditRecord[]> {
