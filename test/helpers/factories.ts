@@ -55,6 +55,17 @@ export function entryBody(lines: Line[], overrides: Record<string, unknown> = {}
   return { effectiveDate: TEST_TODAY, kind: 'manual.adjustment', memo: 'test entry', lines, ...overrides };
 }
 
+/** A bank charge paid from pool cash: the simplest entry that moves money out of the pool. */
+export function bankCharge(amount: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return entryBody(
+    [
+      { accountCode: '5002', side: 'debit', amount },
+      { accountCode: '1001', side: 'credit', amount },
+    ],
+    { kind: 'manual.bank_charge', ...overrides },
+  );
+}
+
 /** POSTs a manual entry with a fresh Idempotency-Key unless one is given. */
 export function postEntry(
   h: Harness,

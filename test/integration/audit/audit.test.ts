@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { canonicalOfStored, chainHash } from '../../../src/audit/audit.service';
-import { createFund, entryBody, fundPool, postEntry, type TestFund } from '../../helpers/factories';
+import { bankCharge, createFund, fundPool, postEntry, type TestFund } from '../../helpers/factories';
 import { startHarness, TEST_JWT_KEY, type Harness } from '../../helpers/harness';
 
 let h: Harness;
@@ -13,12 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-const charge = (amount: string) =>
-  entryBody([
-    { accountCode: '5002', side: 'debit', amount },
-    { accountCode: '1001', side: 'credit', amount },
-  ]);
 
 interface AuditItem {
   id: string;
@@ -65,7 +59,7 @@ async function tamper(sql: string, bindings: unknown[]): Promise<void> {
 describe('the audit log', () => {
   test('when a fund is created and an entry posted, then each leaves one chained record with actor, role, request id and payload', async () => {
     const fund = await createFund(h);
-    const body = charge('0.01');
+    const body = bankCharge('0.01');
     await fundPool(h, fund, '10.00');
     const posted = await postEntry(h, fund.admin, fund.id, body);
     const records = await auditOf(fund);
@@ -93,17 +87,17 @@ describe('the audit log', () => {
     const fund = await createFund(h);
     await fundPool(h, fund, '10.00');
     const key = 'replay-me';
-    await postEntry(h, fund.admin, fund.id, charge('1.00'), key);
+    await postEntry(h, fund.admin, fund.id, bankCharge('1.00'), key);
     const before = (await auditOf(fund)).length;
-    await postEntry(h, fund.admin, fund.id, charge('1.00'), key);
-    await postEntry(h, fund.admin, fund.id, charge('99.00'));
+    await postEntry(h, fund.admin, fund.id, bankCharge('1.00'), key);
+    await postEntry(h, fund.admin, fund.id, bankCharge('99.00'));
     expect(await auditOf(fund)).toHaveLength(before);
   });
 
   test('when the log is read by filter and page, then the pages cover the records once', async () => {
     const fund = await createFund(h);
     await fundPool(h, fund, '10.00');
-    for (let index = 0; index < 3; index += 1) await postEntry(h, fund.admin, fund.id, charge('1.00'));
+    for (let index = 0; index < 3; index += 1) await postEntry(h, fund.admin, fund.id, bankCharge('1.00'));
     const posts = await auditOf(fund, { action: 'ledger.entry.post' });
     expect(posts).toHaveLength(4);
     const firstPage = await h.http.get(`/api/v1/funds/${fund.id}/audit`).query({ limit: 3 }).set(fund.admin.auth);
@@ -122,7 +116,7 @@ describe('verifying the chain', () => {
   beforeEach(async () => {
     fund = await createFund(h);
     await fundPool(h, fund, '10.00');
-    for (let index = 0; index < 3; index += 1) await postEntry(h, fund.admin, fund.id, charge('1.00'));
+    for (let index = 0; index < 3; index += 1) await postEntry(h, fund.admin, fund.id, bankCharge('1.00'));
   });
 
   test('when a record is edited behind the service, then verify names it as the first broken record', async () => {

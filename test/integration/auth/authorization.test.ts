@@ -4,11 +4,11 @@ import type { Role } from '../../../src/auth/principal';
 import {
   createFund,
   createMember,
-  entryBody,
   fundPool,
   postEntry,
   randomUUID,
   type TestFund,
+  bankCharge,
 } from '../../helpers/factories';
 import { makeUser, startHarness, TEST_TODAY, unique, type Harness, type TestUser } from '../../helpers/harness';
 import { expectFundConsistent, snapshot } from '../../helpers/invariants';
@@ -64,15 +64,6 @@ interface Call {
 
 let h: Harness;
 const api = (path: string): string => `/api/v1${path}`;
-const bankCharge = (amount: string) =>
-  entryBody(
-    [
-      { accountCode: '5002', side: 'debit', amount },
-      { accountCode: '1001', side: 'credit', amount },
-    ],
-    { kind: 'manual.bank_charge' },
-  );
-
 /** One well-formed request per route, with real ids from the users' own fund. */
 const CALLS: Record<string, Call> = {
   'post /auth/login': {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  bankCharge,
   capitalAccount,
   createFund,
   createMember,
@@ -18,12 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-const charge = (amount: string) =>
-  entryBody([
-    { accountCode: '5002', side: 'debit', amount },
-    { accountCode: '1001', side: 'credit', amount },
-  ]);
 
 function expectProblem(
   response: { status: number; headers: Record<string, string>; body: Record<string, unknown> },
@@ -45,11 +40,11 @@ describe('posting a manual entry', () => {
   });
 
   test('when an administrator posts a balanced entry, then it is stored with running balances and versions', async () => {
-    const response = await postEntry(h, fund.admin, fund.id, charge('120.35'));
+    const response = await postEntry(h, fund.admin, fund.id, bankCharge('120.35'));
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({
       fundId: fund.id,
-      kind: 'manual.adjustment',
+      kind: 'manual.bank_charge',
       effectiveDate: TEST_TODAY,
       reversesEntryId: null,
       reversedByEntryId: null,
@@ -82,9 +77,9 @@ describe('posting a manual entry', () => {
 
   test('when the same Idempotency-Key is sent again with the same body, then the first response is replayed and nothing is posted twice', async () => {
     const key = randomUUID();
-    const first = await postEntry(h, fund.admin, fund.id, charge('10.00'), key);
+    const first = await postEntry(h, fund.admin, fund.id, bankCharge('10.00'), key);
     const before = await snapshot(h, fund.id);
-    const again = await postEntry(h, fund.admin, fund.id, charge('10.00'), key);
+    const again = await postEntry(h, fund.admin, fund.id, bankCharge('10.00'), key);
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.headers['idempotent-replayed']).toBe('true');
@@ -95,9 +90,9 @@ describe('posting a manual entry', () => {
 
   test('when the same Idempotency-Key comes with a different body, then it is a 409 and nothing changes', async () => {
     const key = randomUUID();
-    expect((await postEntry(h, fund.admin, fund.id, charge('11.00'), key)).status).toBe(201);
+    expect((await postEntry(h, fund.admin, fund.id, bankCharge('11.00'), key)).status).toBe(201);
     const before = await snapshot(h, fund.id);
-    const response = await postEntry(h, fund.admin, fund.id, charge('12.00'), key);
+    const response = await postEntry(h, fund.admin, fund.id, bankCharge('12.00'), key);
     expectProblem(response, 409, 'idempotency_key_reused');
     expect(await snapshot(h, fund.id)).toEqual(before);
   });
@@ -106,19 +101,19 @@ describe('posting a manual entry', () => {
     const other = await createFund(h);
     const key = randomUUID();
     await fundPool(h, other, '100.00');
-    const mine = await postEntry(h, fund.admin, fund.id, charge('1.00'), key);
-    const theirs = await postEntry(h, other.admin, other.id, charge('1.00'), key);
+    const mine = await postEntry(h, fund.admin, fund.id, bankCharge('1.00'), key);
+    const theirs = await postEntry(h, other.admin, other.id, bankCharge('1.00'), key);
     expect([mine.status, theirs.status]).toEqual([201, 201]);
     expect(mine.body.id).not.toEqual(theirs.body.id);
   });
 
   test('when the Idempotency-Key is missing or malformed, then it is a 400 and nothing changes', async () => {
     const before = await snapshot(h, fund.id);
-    const missing = await h.http.post(`/api/v1/funds/${fund.id}/entries`).set(fund.admin.auth).send(charge('1.00'));
+    const missing = await h.http.post(`/api/v1/funds/${fund.id}/entries`).set(fund.admin.auth).send(bankCharge('1.00'));
     expectProblem(missing, 400, 'idempotency_key_required');
-    const tooLong = await postEntry(h, fund.admin, fund.id, charge('1.00'), 'k'.repeat(256));
+    const tooLong = await postEntry(h, fund.admin, fund.id, bankCharge('1.00'), 'k'.repeat(256));
     expectProblem(tooLong, 400, 'idempotency_key_invalid');
-    const spaces = await postEntry(h, fund.admin, fund.id, charge('1.00'), 'has space');
+    const spaces = await postEntry(h, fund.admin, fund.id, bankCharge('1.00'), 'has space');
     expectProblem(spaces, 400, 'idempotency_key_invalid');
     expect(await snapshot(h, fund.id)).toEqual(before);
   });
@@ -160,11 +155,11 @@ describe('refusals: each is problem+json with a stable code and changes nothing'
       400,
       'entry_unbalanced',
     ],
-    ['an amount with 3 decimals', () => charge('10.005'), 400, 'invalid_amount'],
-    ['an amount in exponent form', () => charge('1e3'), 400, 'invalid_amount'],
-    ['an amount that is not a number', () => charge('ten'), 400, 'invalid_amount'],
-    ['a zero amount', () => charge('0.00'), 400, 'amount_not_positive'],
-    ['a negative amount', () => charge('-5.00'), 400, 'amount_not_positive'],
+    ['an amount with 3 decimals', () => bankCharge('10.005'), 400, 'invalid_amount'],
+    ['an amount in exponent form', () => bankCharge('1e3'), 400, 'invalid_amount'],
+    ['an amount that is not a number', () => bankCharge('ten'), 400, 'invalid_amount'],
+    ['a zero amount', () => bankCharge('0.00'), 400, 'amount_not_positive'],
+    ['a negative amount', () => bankCharge('-5.00'), 400, 'amount_not_positive'],
     [
       'an amount as a JSON number',
       () =>
@@ -185,8 +180,8 @@ describe('refusals: each is problem+json with a stable code and changes nothing'
       422,
       'account_not_in_fund',
     ],
-    ['another currency', () => ({ ...charge('1.00'), currency: 'USD' }), 422, 'currency_mismatch'],
-    ['more than the pool holds', () => charge('300.01'), 422, 'floor_crossed'],
+    ['another currency', () => ({ ...bankCharge('1.00'), currency: 'USD' }), 422, 'currency_mismatch'],
+    ['more than the pool holds', () => bankCharge('300.01'), 422, 'floor_crossed'],
     [
       'a memo-book account',
       () =>
@@ -199,15 +194,15 @@ describe('refusals: each is problem+json with a stable code and changes nothing'
     ],
     [
       'a future effective date',
-      () => ({ ...charge('1.00'), effectiveDate: '2026-06-16' }),
+      () => ({ ...bankCharge('1.00'), effectiveDate: '2026-06-16' }),
       400,
       'effective_date_in_future',
     ],
-    ['an impossible date', () => ({ ...charge('1.00'), effectiveDate: '2026-02-30' }), 400, 'validation_failed'],
-    ['an empty memo', () => ({ ...charge('1.00'), memo: '  ' }), 400, 'validation_failed'],
-    ['a memo over 500 characters', () => ({ ...charge('1.00'), memo: 'x'.repeat(501) }), 400, 'validation_failed'],
-    ['an unknown kind', () => ({ ...charge('1.00'), kind: 'loan.disbursement' }), 400, 'validation_failed'],
-    ['an unknown field', () => ({ ...charge('1.00'), approvedBy: 'me' }), 400, 'validation_failed'],
+    ['an impossible date', () => ({ ...bankCharge('1.00'), effectiveDate: '2026-02-30' }), 400, 'validation_failed'],
+    ['an empty memo', () => ({ ...bankCharge('1.00'), memo: '  ' }), 400, 'validation_failed'],
+    ['a memo over 500 characters', () => ({ ...bankCharge('1.00'), memo: 'x'.repeat(501) }), 400, 'validation_failed'],
+    ['an unknown kind', () => ({ ...bankCharge('1.00'), kind: 'loan.disbursement' }), 400, 'validation_failed'],
+    ['an unknown field', () => ({ ...bankCharge('1.00'), approvedBy: 'me' }), 400, 'validation_failed'],
     [
       'a line with both accountId and accountCode',
       () =>
@@ -218,7 +213,7 @@ describe('refusals: each is problem+json with a stable code and changes nothing'
       400,
       'validation_failed',
     ],
-    ['a NUL character in the memo', () => ({ ...charge('1.00'), memo: 'a\u0000b' }), 400, 'invalid_text'],
+    ['a NUL character in the memo', () => ({ ...bankCharge('1.00'), memo: 'a\u0000b' }), 400, 'invalid_text'],
   ];
 
   test.each(cases)('when the entry has %s, then it is refused', async (_name, body, status, code) => {
@@ -276,7 +271,7 @@ describe('refusals: each is problem+json with a stable code and changes nothing'
   });
 
   test('when the pool would cross its floor, then the problem names the account, floor, available and shortfall', async () => {
-    const response = await postEntry(h, fund.admin, fund.id, charge('300.01'));
+    const response = await postEntry(h, fund.admin, fund.id, bankCharge('300.01'));
     expect(response.body).toMatchObject({
       accountCode: '1001',
       floor: '0.00',
@@ -309,7 +304,7 @@ describe('refusals: each is problem+json with a stable code and changes nothing'
       .post(url)
       .set(fund.admin.auth)
       .set('Idempotency-Key', randomUUID())
-      .send({ ...charge('1.00'), memo: 'x'.repeat(1024 * 1024 + 1) });
+      .send({ ...bankCharge('1.00'), memo: 'x'.repeat(1024 * 1024 + 1) });
     expectProblem(huge, 413, 'payload_too_large');
     expect(await snapshot(h, fund.id)).toEqual(before);
   });
@@ -319,10 +314,10 @@ describe('refusals: each is problem+json with a stable code and changes nothing'
       .post('/api/v1/funds/not-a-uuid/entries')
       .set(fund.admin.auth)
       .set('Idempotency-Key', randomUUID())
-      .send(charge('1.00'));
+      .send(bankCharge('1.00'));
     expectProblem(malformed, 400, 'validation_failed');
     expect(malformed.body.errors[0]).toMatchObject({ in: 'path', pointer: '/fundId' });
-    const unknown = await postEntry(h, fund.admin, randomUUID(), charge('1.00'));
+    const unknown = await postEntry(h, fund.admin, randomUUID(), bankCharge('1.00'));
     expectProblem(unknown, 404, 'fund_not_found');
   });
 });
@@ -337,7 +332,7 @@ describe('reading the ledger', () => {
     const dates = ['2026-06-01', '2026-06-05', '2026-06-10'];
     for (const [index, date] of dates.entries()) {
       const response = await postEntry(h, fund.admin, fund.id, {
-        ...charge(`${index + 1}.00`),
+        ...bankCharge(`${index + 1}.00`),
         effectiveDate: date,
         kind: 'manual.bank_charge',
       });

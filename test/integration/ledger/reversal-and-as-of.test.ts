@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createFund, entryBody, fundPool, postEntry, type TestFund } from '../../helpers/factories';
+import { bankCharge, createFund, fundPool, postEntry, type TestFund } from '../../helpers/factories';
 import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
 import { expectFundConsistent, snapshot } from '../../helpers/invariants';
 
@@ -11,14 +11,7 @@ afterAll(async () => {
   await h.close();
 });
 
-const charge = (amount: string, effectiveDate = TEST_TODAY) =>
-  entryBody(
-    [
-      { accountCode: '5002', side: 'debit', amount },
-      { accountCode: '1001', side: 'credit', amount },
-    ],
-    { effectiveDate, kind: 'manual.bank_charge' },
-  );
+const charge = (amount: string, effectiveDate = TEST_TODAY) => bankCharge(amount, { effectiveDate });
 
 function reverse(fund: TestFund, entryId: string, body: Record<string, unknown>, key: string = randomUUID()) {
   return h.http

@@ -13,6 +13,7 @@ import {
   postEntry,
   type Line,
   type TestFund,
+  bankCharge,
 } from '../../helpers/factories';
 import { makeUser, startHarness, TEST_TODAY, type Harness, type TestUser } from '../../helpers/harness';
 import { expectFundConsistent } from '../../helpers/invariants';
@@ -80,15 +81,6 @@ async function fundedFund(amount: string): Promise<TestFund> {
   await fundPool(h, fund, amount);
   return fund;
 }
-
-const bankCharge = (amount: string): Record<string, unknown> =>
-  entryBody(
-    [
-      { accountCode: '5002', side: 'debit', amount },
-      { accountCode: '1001', side: 'credit', amount },
-    ],
-    { kind: 'manual.bank_charge' },
-  );
 
 describe('racing for the last of the pool cash', () => {
   test('when 50 requests each take 50.00 from a pool of 1000.00 at once, then exactly 20 succeed, 30 are refused floor_crossed and the pool ends at 0.00', async () => {
