@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -70,8 +70,8 @@ export class EmbeddedPostgres {
     const log = options.onLog ?? (() => undefined);
     const runAs = isRoot() ? ensurePostgresUser() : undefined;
     const binDir = reachableBinDir(runAs);
-    const clusterDir = path.join(options.dataDir, 'postgres');
     const password = readOrCreatePassword(path.join(options.dataDir, 'postgres.password'));
+    const clusterDir = clusterLocation(options.dataDir, runAs, log);
     prepareClusterDir(clusterDir, runAs);
     if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
       initdb(binDir, clusterDir, password, runAs);
@@ -293,6 +293,35 @@ function readOrCreatePassword(file: string): string {
   const password = randomBytes(24).toString('hex');
   fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
   return password;
+}
+
+/** Where clusters live when the data directory is out of the postgres user's reach. */
+const RELOCATED_CLUSTERS_DIR = '/var/lib/huzhu/clusters';
+
+/**
+ * The cluster directory: `<dataDir>/postgres`, unless we are root and the postgres user cannot
+ * reach the data directory (a checkout under /root, whose parent is closed to other users). Then
+ * the cluster lives under RELOCATED_CLUSTERS_DIR, in a directory named after the data directory,
+ * and `<dataDir>/postgres.location` says where. Deleting the data directory deletes the marker, and
+ * the next start begins a fresh cluster, exactly as it would in place.
+ */
+function clusterLocation(
+  dataDir: string,
+  runAs: RunAs | undefined,
+  log: (level: 'debug' | 'warn', line: string) => void,
+): string {
+  const inPlace = path.join(dataDir, 'postgres');
+  if (!runAs || spawnSync('test', ['-x', dataDir], { ...runAs }).status === 0) return inPlace;
+  const key = createHash('sha256').update(fs.realpathSync(dataDir)).digest('hex').slice(0, 16);
+  const relocated = path.join(RELOCATED_CLUSTERS_DIR, key);
+  const marker = path.join(dataDir, 'postgres.location');
+  if (!fs.existsSync(marker)) fs.rmSync(relocated, { recursive: true, force: true });
+  fs.mkdirSync(relocated, { recursive: true, mode: 0o755 });
+  // Our own directories only: open to the postgres user, whatever the umask made of them.
+  for (const dir of [path.dirname(RELOCATED_CLUSTERS_DIR), RELOCATED_CLUSTERS_DIR, relocated]) fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(marker, `${relocated}\n`);
+  log('warn', `the postgres user cannot reach ${dataDir}; its cluster lives in ${relocated} (see ${marker})`);
+  return path.join(relocated, 'postgres');
 }
 
 function prepareClusterDir(clusterDir: string, runAs: RunAs | undefined): void {
