@@ -134,6 +134,7 @@ async function run(
         consistent &&= trial.balanced && drift.length === 0;
         out(JSON.stringify({ fundId, balanced: trial.balanced, books: trial.books, drift }));
       }
+      out(JSON.stringify({ funds: fundIds.length, consistent }));
       return consistent ? 0 : 1;
     }
     case 'jobs release-holds': {
