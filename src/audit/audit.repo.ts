@@ -46,7 +46,8 @@ export async function createChain(trx: Trx, fundId: string): Promise<void> {
 
 /**
  * A statement to run together with the audit append, as a first CTE (`WITH <name> AS (<sql>)`):
- * the command runner stores its idempotent response this way, in the same round trip.
+ * the command runner stores its idempotent response this way, in the same round trip. It must
+ * return a row; it runs before the chain head is locked, so the head is held no longer for it.
  */
 export interface Companion {
   /** Names the prepared statement this combination becomes. */
@@ -61,7 +62,7 @@ const appendSql = (companion?: Companion): string => `WITH ${companion ? `compan
           SET last_seq = last_seq + 1,
               prev_hash = last_hash,
               last_hash = encode(sha256(convert_to(last_hash || '|' || (last_seq + 1)::text || '|' || ?, 'UTF8')), 'hex')
-        WHERE chain = ?
+        WHERE chain = ?${companion ? ' AND EXISTS (SELECT 1 FROM companion)' : ''}
        RETURNING last_seq, prev_hash, last_hash
      )
      INSERT INTO audit_log (chain, seq, fund_id, actor_id, actor_name, actor_role, action, target_type,
