@@ -159,8 +159,3 @@ export async function chainHead(db: Db, chain: string): Promise<{ last_seq: stri
   );
   return result.rows[0];
 }
-
-export async function listChains(db: Db): Promise<string[]> {
-  const result = await db.raw<{ rows: { chain: string }[] }>('SELECT chain FROM audit_chain_heads ORDER BY chain');
-  return result.rows.map((row) => row.chain);
-}

@@ -20,10 +20,6 @@ export async function insertFund(
   return rows[0]!;
 }
 
-export async function findFund(db: Db, id: string): Promise<FundRow | undefined> {
-  return db<FundRow>('funds').where({ id }).first();
-}
-
 export async function listFunds(
   db: Db,
   filter: { onlyId?: string | undefined; afterId?: string | undefined; limit: number },
