@@ -203,55 +203,13 @@ export class LedgerService {
     const byId = new Map(locked.map((row) => [row.account_id, row]));
     let computed: ReturnType<typeof applyLines>;
     try {
-      if (options.fundBookOnly) checkFundBookOnly(lines, byId);
-      checkCurrencies(input.currency, locked[0]!.fund_currency, locked);
-      const today = dateIn(locked[0]!.fund_timezone, now);
-      if (input.effectiveDate > today) {
-        throw ledgerError(
-          'effective_date_in_future',
-          `The effective date ${input.effectiveDate} is after today (${today} in the fund's time zone).`,
-          { effectiveDate: input.effectiveDate, today },
-        );
-      }
-      checkBalancedPerBook(lines, byId);
-      computed = applyLines(lines, byId, input.effectiveDate, options.releasedHolds);
-      checkFloors(computed.updates, byId);
+      computed = checkRules(lines, byId, input, now, options);
     } catch (error) {
       assert(!result.written, `the database wrote an entry the service refuses: ${String(error)}`);
       throw error;
     }
     assertWrittenAsComputed(result, computed);
-    const { postings } = computed;
-
-    const entry: JournalEntry = {
-      id: header.id,
-      seq: header.seq,
-      fundId: input.fundId,
-      kind: input.kind,
-      effectiveDate: input.effectiveDate,
-      postedAt: header.posted_at,
-      memo: input.memo,
-      idempotencyKey: input.idempotencyKey ?? null,
-      reversesEntryId: options.reversesEntryId ?? null,
-      reversedByEntryId: null,
-      actorId: input.actor.userId,
-      requestId: input.requestId ?? null,
-      postings: postings.map((posting) => {
-        const account = byId.get(posting.accountId)!;
-        return {
-          lineNo: posting.lineNo,
-          accountId: posting.accountId,
-          accountCode: account.code,
-          accountName: account.name,
-          memberId: account.member_id,
-          side: posting.side,
-          amount: posting.amount,
-          memo: posting.memo,
-          balanceAfter: posting.balanceAfter,
-          versionAfter: posting.versionAfter,
-        };
-      }),
-    };
+    const entry = journalEntryOf(header, input, options.reversesEntryId ?? null, computed.postings, byId);
     return { entry, replayed: false };
   }
 
@@ -905,6 +863,69 @@ function applyLines(
     };
   });
   return { postings, updates };
+}
+
+/** Every rule an entry must meet against the locked rows; returns the postings and new balances. */
+function checkRules(
+  lines: readonly ResolvedLine[],
+  byId: Map<string, repo.LockedBalanceRow>,
+  input: Pick<PostEntryInput, 'currency' | 'effectiveDate'>,
+  now: Date,
+  options: PostOptions & { fundBookOnly?: boolean },
+): ReturnType<typeof applyLines> {
+  const first = byId.values().next().value as repo.LockedBalanceRow;
+  if (options.fundBookOnly) checkFundBookOnly(lines, byId);
+  checkCurrencies(input.currency, first.fund_currency, [...byId.values()]);
+  const today = dateIn(first.fund_timezone, now);
+  if (input.effectiveDate > today) {
+    throw ledgerError(
+      'effective_date_in_future',
+      `The effective date ${input.effectiveDate} is after today (${today} in the fund's time zone).`,
+      { effectiveDate: input.effectiveDate, today },
+    );
+  }
+  checkBalancedPerBook(lines, byId);
+  const computed = applyLines(lines, byId, input.effectiveDate, options.releasedHolds);
+  checkFloors(computed.updates, byId);
+  return computed;
+}
+
+function journalEntryOf(
+  header: repo.EntryHeader,
+  input: Omit<PostEntryInput, 'lines'>,
+  reversesEntryId: string | null,
+  postings: readonly repo.NewPosting[],
+  byId: Map<string, repo.LockedBalanceRow>,
+): JournalEntry {
+  return {
+    id: header.id,
+    seq: header.seq,
+    fundId: input.fundId,
+    kind: input.kind,
+    effectiveDate: input.effectiveDate,
+    postedAt: header.posted_at,
+    memo: input.memo,
+    idempotencyKey: input.idempotencyKey ?? null,
+    reversesEntryId,
+    reversedByEntryId: null,
+    actorId: input.actor.userId,
+    requestId: input.requestId ?? null,
+    postings: postings.map((posting) => {
+      const account = byId.get(posting.accountId)!;
+      return {
+        lineNo: posting.lineNo,
+        accountId: posting.accountId,
+        accountCode: account.code,
+        accountName: account.name,
+        memberId: account.member_id,
+        side: posting.side,
+        amount: posting.amount,
+        memo: posting.memo,
+        balanceAfter: posting.balanceAfter,
+        versionAfter: posting.versionAfter,
+      };
+    }),
+  };
 }
 
 /** Pairs the database's arithmetic with ours: same postings, same new totals and versions. */
