@@ -182,9 +182,9 @@ export async function up(knex: Knex): Promise<void> {
     );
     CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 
-    -- The audit log: one hash chain per fund ('system' for platform actions). A row's hash is
-    -- SHA-256 over the previous hash, its sequence number and its canonical JSON
-    -- (docs/adr/0004-audit-chain.md).
+    -- The audit log: one hash chain per fund ('system' for platform actions). A row's link holds
+    -- SHA-256 over the previous hash, its sequence number and the row's canonical JSON; rows are
+    -- linked at commit, in the transaction that wrote them (docs/adr/0004-audit-chain.md).
     CREATE TABLE audit_chain_heads (
       chain      text PRIMARY KEY,
       fund_id    uuid REFERENCES funds (id),
@@ -197,7 +197,6 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TABLE audit_log (
       id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       chain         text NOT NULL REFERENCES audit_chain_heads (chain),
-      seq           bigint NOT NULL CHECK (seq >= 1),
       fund_id       uuid REFERENCES funds (id),
       actor_id      uuid,
       actor_name    text NOT NULL,
@@ -208,13 +207,22 @@ export async function up(knex: Knex): Promise<void> {
       payload       jsonb NOT NULL,
       request_id    text,
       created_at    timestamptz NOT NULL,
-      prev_hash     char(64) NOT NULL,
-      hash          char(64) NOT NULL,
-      CONSTRAINT audit_log_chain_seq_key UNIQUE (chain, seq),
+      -- The exact text the link's hash covers, as the service wrote it (RFC 8785 JSON of the row).
+      canonical     text NOT NULL,
       CONSTRAINT audit_log_chain_matches_fund CHECK (chain = coalesce(fund_id::text, 'system'))
     );
-    CREATE INDEX audit_log_fund_action_idx ON audit_log (chain, action, seq);
+    CREATE INDEX audit_log_fund_action_idx ON audit_log (chain, action);
     CREATE INDEX audit_log_target_idx ON audit_log (chain, target_type, target_id);
+
+    CREATE TABLE audit_links (
+      chain      text NOT NULL REFERENCES audit_chain_heads (chain),
+      seq        bigint NOT NULL CHECK (seq >= 1),
+      audit_id   uuid NOT NULL REFERENCES audit_log (id),
+      prev_hash  char(64) NOT NULL,
+      hash       char(64) NOT NULL,
+      PRIMARY KEY (chain, seq),
+      CONSTRAINT audit_links_audit_id_key UNIQUE (audit_id)
+    );
 
     INSERT INTO audit_chain_heads (chain, fund_id, last_seq, prev_hash, last_hash)
     VALUES ('system', NULL, 0, repeat('0', 64), repeat('0', 64));
@@ -240,6 +248,33 @@ export async function up(knex: Knex): Promise<void> {
       FOR EACH ROW EXECUTE FUNCTION huzhu_refuse_change();
     CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
       FOR EACH STATEMENT EXECUTE FUNCTION huzhu_refuse_change();
+    CREATE TRIGGER audit_links_append_only BEFORE UPDATE OR DELETE ON audit_links
+      FOR EACH ROW EXECUTE FUNCTION huzhu_refuse_change();
+    CREATE TRIGGER audit_links_no_truncate BEFORE TRUNCATE ON audit_links
+      FOR EACH STATEMENT EXECUTE FUNCTION huzhu_refuse_change();
+
+    -- Links each new audit row into its chain as its transaction commits: the chain head is locked
+    -- here, at the end of the commit, and held only through the WAL flush that follows.
+    CREATE FUNCTION huzhu_link_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      head record;
+    BEGIN
+      UPDATE audit_chain_heads
+         SET last_seq = last_seq + 1,
+             prev_hash = last_hash,
+             last_hash = encode(sha256(convert_to(last_hash || '|' || (last_seq + 1)::text || '|' || NEW.canonical, 'UTF8')), 'hex')
+       WHERE chain = NEW.chain
+      RETURNING last_seq, prev_hash, last_hash INTO head;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit chain % has no head', NEW.chain USING ERRCODE = '23503';
+      END IF;
+      INSERT INTO audit_links (chain, seq, audit_id, prev_hash, hash)
+      VALUES (NEW.chain, head.last_seq, NEW.id, head.prev_hash, head.last_hash);
+      RETURN NULL;
+    END $$;
+
+    CREATE CONSTRAINT TRIGGER audit_log_link AFTER INSERT ON audit_log
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION huzhu_link_audit_row();
 
     -- Every entry must have at least two postings, debits equal to credits within each book, and
     -- its effective date on every posting. Checked twice: by a deferred constraint trigger on each
@@ -302,11 +337,12 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
-    DROP TABLE IF EXISTS audit_log, audit_chain_heads, idempotency_keys, holds, postings,
+    DROP TABLE IF EXISTS audit_links, audit_log, audit_chain_heads, idempotency_keys, holds, postings,
       journal_entries, account_balances, accounts, users, members, funds CASCADE;
     DROP FUNCTION IF EXISTS huzhu_check_new_entry();
     DROP FUNCTION IF EXISTS huzhu_check_inserted_postings();
     DROP FUNCTION IF EXISTS huzhu_assert_entry_balanced(uuid);
+    DROP FUNCTION IF EXISTS huzhu_link_audit_row();
     DROP FUNCTION IF EXISTS huzhu_refuse_change();
   `);
 }

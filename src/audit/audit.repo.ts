@@ -1,5 +1,6 @@
 import { prepared, type Db, type Trx } from '../db/knex';
 
+/** An audit row with its link in the chain. */
 export interface AuditRow {
   id: string;
   chain: string;
@@ -18,8 +19,8 @@ export interface AuditRow {
   hash: string;
 }
 
-const AUDIT_COLUMNS = `id, chain, seq, fund_id, actor_id, actor_name, actor_role, action, target_type,
-  target_id, payload, request_id, created_at, prev_hash, hash`;
+const LINKED_COLUMNS = `a.id, a.chain, l.seq, a.fund_id, a.actor_id, a.actor_name, a.actor_role, a.action,
+  a.target_type, a.target_id, a.payload, a.request_id, a.created_at, l.prev_hash, l.hash`;
 
 export interface NewAuditRow {
   chain: string;
@@ -45,9 +46,8 @@ export async function createChain(trx: Trx, fundId: string): Promise<void> {
 }
 
 /**
- * A statement to run together with the audit append, as a first CTE (`WITH <name> AS (<sql>)`):
- * the command runner stores its idempotent response this way, in the same round trip. It must
- * return a row; it runs before the chain head is locked, so the head is held no longer for it.
+ * A statement to run together with the audit insert, as a first CTE (`WITH companion AS (<cte>)`):
+ * the command runner stores its idempotent response this way, in the same round trip.
  */
 export interface Companion {
   /** Names the prepared statement this combination becomes. */
@@ -56,39 +56,30 @@ export interface Companion {
   bindings: readonly unknown[];
 }
 
-const appendSql = (companion?: Companion): string => `WITH ${companion ? `companion AS (${companion.cte}),` : ''}
-     head AS (
-       UPDATE audit_chain_heads
-          SET last_seq = last_seq + 1,
-              prev_hash = last_hash,
-              last_hash = encode(sha256(convert_to(last_hash || '|' || (last_seq + 1)::text || '|' || ?, 'UTF8')), 'hex')
-        WHERE chain = ?${companion ? ' AND EXISTS (SELECT 1 FROM companion)' : ''}
-       RETURNING last_seq, prev_hash, last_hash
-     )
-     INSERT INTO audit_log (chain, seq, fund_id, actor_id, actor_name, actor_role, action, target_type,
-                            target_id, payload, request_id, created_at, prev_hash, hash)
-     SELECT ?, head.last_seq, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, head.prev_hash, head.last_hash FROM head
-     RETURNING id, seq, hash`;
+const insertSql = (companion?: Companion): string =>
+  `${companion ? `WITH companion AS (${companion.cte}) ` : ''}INSERT INTO audit_log
+     (chain, fund_id, actor_id, actor_name, actor_role, action, target_type, target_id, payload,
+      request_id, created_at, canonical)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)
+   RETURNING id`;
 
 /**
- * Appends a row to its chain in one statement: the head row is locked and advanced, and the new
- * hash is SHA-256(prev_hash | seq | canonical JSON), computed by the database from the previous
- * hash it holds. The head stays locked until commit, so rows of a chain are appended one at a time.
+ * Inserts an audit row. It is linked into its chain by the database as the transaction commits
+ * (the deferred trigger `audit_log_link`): the chain head is locked there, at the very end, and
+ * the row can never commit unlinked.
  */
-export async function appendAuditRow(
+export async function insertAuditRow(
   trx: Trx,
   row: NewAuditRow,
   canonical: string,
   companion?: Companion,
-): Promise<AuditReceipt> {
-  const result = await prepared<{ rows: AuditReceipt[] }>(
+): Promise<{ id: string }> {
+  const result = await prepared<{ rows: { id: string }[] }>(
     trx,
-    companion ? `audit_append_with_${companion.name}` : 'audit_append',
-    appendSql(companion),
+    companion ? `audit_insert_with_${companion.name}` : 'audit_insert',
+    insertSql(companion),
     [
       ...(companion?.bindings ?? []),
-      canonical,
-      row.chain,
       row.chain,
       row.fundId,
       row.actorId,
@@ -100,18 +91,12 @@ export async function appendAuditRow(
       JSON.stringify(row.payload),
       row.requestId,
       row.createdAt,
+      canonical,
     ],
   );
   const inserted = result.rows[0];
-  if (!inserted) throw new Error(`audit chain ${row.chain} has no head`);
+  if (!inserted) throw new Error(`audit row for chain ${row.chain} was not inserted`);
   return inserted;
-}
-
-/** Where an appended row landed in its chain. */
-export interface AuditReceipt {
-  id: string;
-  seq: string;
-  hash: string;
 }
 
 export interface AuditFilter {
@@ -128,25 +113,30 @@ export interface AuditFilter {
 
 export async function listAuditRows(db: Db, chain: string, filter: AuditFilter): Promise<AuditRow[]> {
   const query = db
-    .select(db.raw(AUDIT_COLUMNS))
-    .from('audit_log')
-    .where('chain', chain)
-    .orderBy('seq', filter.order)
+    .select(db.raw(LINKED_COLUMNS))
+    .from({ l: 'audit_links' })
+    .join({ a: 'audit_log' }, 'a.id', 'l.audit_id')
+    .where('l.chain', chain)
+    .orderBy('l.seq', filter.order)
     .limit(filter.limit);
-  if (filter.action) query.andWhere('action', filter.action);
-  if (filter.targetType) query.andWhere('target_type', filter.targetType);
-  if (filter.targetId) query.andWhere('target_id', filter.targetId);
-  if (filter.actorId) query.andWhere('actor_id', filter.actorId);
-  if (filter.from) query.andWhere('created_at', '>=', filter.from);
-  if (filter.to) query.andWhere('created_at', '<', filter.to);
-  if (filter.afterSeq) query.andWhere('seq', filter.order === 'asc' ? '>' : '<', filter.afterSeq);
+  if (filter.action) query.andWhere('a.action', filter.action);
+  if (filter.targetType) query.andWhere('a.target_type', filter.targetType);
+  if (filter.targetId) query.andWhere('a.target_id', filter.targetId);
+  if (filter.actorId) query.andWhere('a.actor_id', filter.actorId);
+  if (filter.from) query.andWhere('a.created_at', '>=', filter.from);
+  if (filter.to) query.andWhere('a.created_at', '<', filter.to);
+  if (filter.afterSeq) query.andWhere('l.seq', filter.order === 'asc' ? '>' : '<', filter.afterSeq);
   return (await query) as AuditRow[];
 }
 
-/** Rows of a chain in sequence order, from `afterSeq`, at most `limit`: the verifier's pages. */
+/** Linked rows of a chain in sequence order, from `afterSeq`, at most `limit`: the verifier's pages. */
 export async function chainPage(db: Db, chain: string, afterSeq: string, limit: number): Promise<AuditRow[]> {
   const result = await db.raw<{ rows: AuditRow[] }>(
-    `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    `SELECT ${LINKED_COLUMNS}
+       FROM audit_links l JOIN audit_log a ON a.id = l.audit_id
+      WHERE l.chain = ? AND l.seq > ?
+      ORDER BY l.seq
+      LIMIT ?`,
     [chain, afterSeq, limit],
   );
   return result.rows;
@@ -158,4 +148,16 @@ export async function chainHead(db: Db, chain: string): Promise<{ last_seq: stri
     [chain],
   );
   return result.rows[0];
+}
+
+/** Audit rows of a chain that have no link: none can commit so, unless written behind our back. */
+export async function unlinkedRows(db: Db, chain: string): Promise<{ id: string }[]> {
+  const result = await db.raw<{ rows: { id: string }[] }>(
+    `SELECT a.id FROM audit_log a
+      WHERE a.chain = ? AND NOT EXISTS (SELECT 1 FROM audit_links l WHERE l.audit_id = a.id)
+      ORDER BY a.created_at
+      LIMIT 10`,
+    [chain],
+  );
+  return result.rows;
 }

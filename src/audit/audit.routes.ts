@@ -28,7 +28,7 @@ export const verifyView = z
     checked: z.number().int(),
     firstBrokenId: uuid.nullable(),
     firstBrokenSeq: z.string().nullable(),
-    reason: z.enum(['sequence_gap', 'prev_hash_mismatch', 'hash_mismatch', 'head_mismatch']).nullable(),
+    reason: z.enum(['sequence_gap', 'prev_hash_mismatch', 'hash_mismatch', 'head_mismatch', 'unlinked_row']).nullable(),
     headSeq: z.string(),
     headHash: z.string().length(64),
   })

@@ -41,7 +41,7 @@ export interface VerifyResult {
   checked: number;
   firstBrokenId: string | null;
   firstBrokenSeq: string | null;
-  reason: 'sequence_gap' | 'prev_hash_mismatch' | 'hash_mismatch' | 'head_mismatch' | null;
+  reason: 'sequence_gap' | 'prev_hash_mismatch' | 'hash_mismatch' | 'head_mismatch' | 'unlinked_row' | null;
   headSeq: string;
   headHash: string;
 }
@@ -51,8 +51,9 @@ export function chainOf(fundId: string | null): string {
 }
 
 /**
- * The text a row's hash covers, rebuilt the same way at write and at verify time. Timestamps are
- * ISO 8601 with milliseconds, which PostgreSQL's timestamptz stores exactly.
+ * The text a row's link hashes, built by the service when it writes the row (and stored with it
+ * for the commit-time link) and rebuilt from the row's fields when the chain is verified.
+ * Timestamps are ISO 8601 with milliseconds, which PostgreSQL's timestamptz stores exactly.
  */
 export function canonicalRecord(row: repo.NewAuditRow): string {
   return canonicalJson({
@@ -96,7 +97,7 @@ export class AuditService {
    * Appends the event to its fund's chain inside the caller's transaction; a companion statement,
    * if given, runs in the same round trip.
    */
-  async record(trx: Trx, event: AuditEvent, companion?: repo.Companion): Promise<repo.AuditReceipt> {
+  async record(trx: Trx, event: AuditEvent, companion?: repo.Companion): Promise<{ id: string }> {
     assert(isStorableJson(event.payload), `audit payload of ${event.action} is not storable JSON`);
     const row: repo.NewAuditRow = {
       chain: chainOf(event.fundId),
@@ -112,7 +113,7 @@ export class AuditService {
       // Millisecond precision, so the timestamp reads back exactly as it was hashed.
       createdAt: new Date(Math.floor(this.clock.now().getTime())),
     };
-    return repo.appendAuditRow(trx, row, canonicalRecord(row), companion);
+    return repo.insertAuditRow(trx, row, canonicalRecord(row), companion);
   }
 
   async list(db: Db, fundId: string | null, filter: repo.AuditFilter): Promise<AuditRecord[]> {
@@ -152,13 +153,15 @@ export class AuditService {
       }
       if (page.length < VERIFY_PAGE_ROWS) break;
     }
-    const intact = head.last_seq === (expectedSeq - 1n).toString() && head.last_hash === prevHash;
+    const headIntact = head.last_seq === (expectedSeq - 1n).toString() && head.last_hash === prevHash;
+    // A row written with the link trigger disabled has no link: it is outside the chain.
+    const [unlinked] = headIntact ? await repo.unlinkedRows(db, chain) : [];
     return {
-      ok: intact,
+      ok: headIntact && unlinked === undefined,
       checked,
-      firstBrokenId: null,
+      firstBrokenId: unlinked?.id ?? null,
       firstBrokenSeq: null,
-      reason: intact ? null : 'head_mismatch',
+      reason: !headIntact ? 'head_mismatch' : unlinked ? 'unlinked_row' : null,
       headSeq: head.last_seq,
       headHash: head.last_hash,
     };

@@ -89,8 +89,8 @@ export async function runCommand<Body>(
         if (outcome.replayed) throw new AlreadyDone(outcome);
         // Normalized once: the client gets exactly what a replay will get.
         const body = JSON.parse(JSON.stringify(outcome.body)) as unknown;
-        // Last, with the response in the same statement: the fund's audit chain head stays locked
-        // from here to the commit (ADR 0002).
+        // Last, with the response in the same statement. The row is linked into the fund's chain
+        // as the transaction commits (ADR 0004).
         const companion =
           key === undefined
             ? undefined

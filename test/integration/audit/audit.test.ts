@@ -42,14 +42,16 @@ async function verify(fund: TestFund) {
 }
 
 /** Changes audit rows the way an intruder with the database owner's password would. */
-async function tamper(sql: string, bindings: unknown[]): Promise<void> {
+async function tamper(...statements: [string, unknown[]][]): Promise<void> {
   const owner = new pg.Client({ connectionString: h.databaseUrl });
   await owner.connect();
   try {
     await owner.query('BEGIN');
-    await owner.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only');
-    await owner.query(sql, bindings);
-    await owner.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only');
+    await owner.query('ALTER TABLE audit_log DISABLE TRIGGER USER');
+    await owner.query('ALTER TABLE audit_links DISABLE TRIGGER USER');
+    for (const [sql, bindings] of statements) await owner.query(sql, bindings);
+    await owner.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
+    await owner.query('ALTER TABLE audit_links ENABLE TRIGGER USER');
     await owner.query('COMMIT');
   } finally {
     await owner.end();
@@ -122,10 +124,10 @@ describe('verifying the chain', () => {
   test('when a record is edited behind the service, then verify names it as the first broken record', async () => {
     const records = await auditOf(fund);
     const victim = records[2]!;
-    await tamper(
+    await tamper([
       `UPDATE audit_log SET payload = jsonb_set(payload, '{request,memo}', '"nothing to see"') WHERE id = $1`,
       [victim.id],
-    );
+    ]);
     expect(await verify(fund)).toEqual(
       expect.objectContaining({ ok: false, firstBrokenId: victim.id, reason: 'hash_mismatch', checked: 3 }),
     );
@@ -138,13 +140,18 @@ describe('verifying the chain', () => {
   test('when an intruder also recomputes the edited record’s hash, then the next record breaks the chain', async () => {
     const records = await auditOf(fund);
     const victim = records[1]!;
-    const row = await h.db('audit_log').where({ id: victim.id }).first();
+    const row = (
+      await h.db.raw(
+        `SELECT a.*, l.seq, l.prev_hash, l.hash FROM audit_log a JOIN audit_links l ON l.audit_id = a.id WHERE a.id = ?`,
+        [victim.id],
+      )
+    ).rows[0];
     // The algorithm is no secret: a forger can rehash the row they changed, but not the rows after it.
     const forged = canonicalOfStored({ ...row, actor_name: 'someone else' });
-    await tamper(`UPDATE audit_log SET actor_name = 'someone else', hash = $2 WHERE id = $1`, [
-      victim.id,
-      chainHash(row.prev_hash, row.seq, forged),
-    ]);
+    await tamper(
+      [`UPDATE audit_log SET actor_name = 'someone else', canonical = $2 WHERE id = $1`, [victim.id, forged]],
+      ['UPDATE audit_links SET hash = $2 WHERE audit_id = $1', [victim.id, chainHash(row.prev_hash, row.seq, forged)]],
+    );
     expect(await verify(fund)).toEqual(
       expect.objectContaining({ ok: false, firstBrokenId: records[2]!.id, reason: 'prev_hash_mismatch' }),
     );
@@ -152,7 +159,10 @@ describe('verifying the chain', () => {
 
   test('when a record is deleted, then the gap is found at the record after it', async () => {
     const records = await auditOf(fund);
-    await tamper('DELETE FROM audit_log WHERE id = $1', [records[1]!.id]);
+    await tamper(
+      ['DELETE FROM audit_links WHERE audit_id = $1', [records[1]!.id]],
+      ['DELETE FROM audit_log WHERE id = $1', [records[1]!.id]],
+    );
     expect(await verify(fund)).toEqual(
       expect.objectContaining({ ok: false, firstBrokenId: records[2]!.id, reason: 'sequence_gap' }),
     );
@@ -160,9 +170,37 @@ describe('verifying the chain', () => {
 
   test('when the newest record is deleted, then the chain head no longer matches', async () => {
     const records = await auditOf(fund);
-    await tamper('DELETE FROM audit_log WHERE id = $1', [records[records.length - 1]!.id]);
+    const newest = records[records.length - 1]!.id;
+    await tamper(
+      ['DELETE FROM audit_links WHERE audit_id = $1', [newest]],
+      ['DELETE FROM audit_log WHERE id = $1', [newest]],
+    );
     expect(await verify(fund)).toEqual(
       expect.objectContaining({ ok: false, firstBrokenId: null, reason: 'head_mismatch' }),
+    );
+  });
+
+  test('when a record is slipped in with the link trigger disabled, then verify finds it outside the chain', async () => {
+    const [stranger] = await h.db.transaction(async (trx) => {
+      await trx.raw('ALTER TABLE audit_log DISABLE TRIGGER audit_log_link');
+      const rows = (await trx('audit_log')
+        .insert({
+          chain: fund.id,
+          fund_id: fund.id,
+          actor_name: 'nobody',
+          actor_role: 'admin',
+          action: 'ledger.entry.post',
+          target_type: 'journal_entry',
+          payload: JSON.stringify({ forged: true }),
+          created_at: new Date(),
+          canonical: '{}',
+        })
+        .returning('id')) as { id: string }[];
+      await trx.raw('ALTER TABLE audit_log ENABLE TRIGGER audit_log_link');
+      return rows;
+    });
+    expect(await verify(fund)).toEqual(
+      expect.objectContaining({ ok: false, firstBrokenId: stranger!.id, reason: 'unlinked_row' }),
     );
   });
 

@@ -83,6 +83,14 @@ describe('entries, postings and audit rows are append-only', () => {
       (trx: Knex.Transaction) => trx('audit_log').where({ fund_id: fund.id }).update({ action: 'x' }),
     ],
     ['DELETE audit_log', (trx: Knex.Transaction) => trx('audit_log').where({ fund_id: fund.id }).delete()],
+    [
+      'UPDATE audit_links',
+      (trx: Knex.Transaction) =>
+        trx('audit_links')
+          .where({ chain: fund.id })
+          .update({ hash: '0'.repeat(64) }),
+    ],
+    ['DELETE audit_links', (trx: Knex.Transaction) => trx('audit_links').where({ chain: fund.id }).delete()],
   ])('when %s is attempted, then the database refuses it', async (_name, work) => {
     expect((await sqlError(work)).code).toBe('HZ001');
   });
