@@ -21,10 +21,10 @@ export type StatementStats = Map<string, StatementTimes>;
 /** Statements are grouped by what they do, recognized by a fragment of their SQL. */
 const LABELS: readonly [RegExp, string][] = [
   [/^BEGIN/i, 'BEGIN'],
-  [/^COMMIT/i, 'COMMIT (deferred checks + WAL flush)'],
+  [/^COMMIT/i, 'COMMIT (deferred checks, audit link, WAL flush)'],
   [/^ROLLBACK/i, 'ROLLBACK'],
   [/FROM users u WHERE u\.id/i, 'auth: user (and fund), cache misses only'],
-  [/UPDATE audit_chain_heads/i, 'audit: append (with the idempotent response)'],
+  [/INSERT INTO audit_log/i, 'audit: row (with the idempotent response)'],
   [/INSERT INTO idempotency_keys/i, 'idempotency: explicit claim'],
   [/^WITH entry AS/i, 'ledger: post entry (header, locks, postings, balances)'],
   [/^INSERT INTO journal_entries/i, 'raw: insert header'],
