@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { decodeCursor, cursorParam, limitParam, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
-import { fundIdParams, pageOf, seqCursor, timestamp, uuid } from '../http/schemas';
+import { fundIdParams, orderParam, pageOf, seqCursor, timestamp, uuid } from '../http/schemas';
 import type { AuditRecord } from './audit.service';
 
 const TAG = 'Audit';
@@ -41,7 +41,7 @@ const listAuditQuery = z.strictObject({
   actorId: uuid.optional(),
   from: timestamp.optional().meta({ description: 'Recorded at or after.' }),
   to: timestamp.optional().meta({ description: 'Recorded before.' }),
-  order: z.enum(['asc', 'desc']).default('desc'),
+  order: orderParam,
   limit: limitParam,
   cursor: cursorParam,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { amountInput, amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
+import { amountInput, amountOutput, isoDate, orderParam, timestamp, uuid } from '../http/schemas';
 import { cursorParam, limitParam } from '../http/pagination';
 import { ACCOUNT_TYPES, BOOKS, ENTRY_LINES_MAX, MEMO_LENGTH_MAX } from './ledger.types';
 
@@ -88,7 +88,7 @@ export const listEntriesQuery = z.strictObject({
   kind: z.string().max(64).optional(),
   from: isoDate.optional().meta({ description: 'Effective date on or after.' }),
   to: isoDate.optional().meta({ description: 'Effective date on or before.' }),
-  order: z.enum(['asc', 'desc']).default('desc'),
+  order: orderParam,
   limit: limitParam,
   cursor: cursorParam,
 });
