@@ -211,7 +211,11 @@ async function seedTemplate(databaseUrl: string, jwtSecret: string): Promise<See
       if (poolCashId === undefined) throw new Error('the new fund has no pool cash account');
       const capitalIds: string[] = [];
       for (let index = 0; index < MEMBERS; index += 1) {
-        const member = await insertMember(trx, fund.id, `Benchmark member ${index + 1}`);
+        const member = await insertMember(trx, {
+          fund_id: fund.id,
+          name: `Benchmark member ${index + 1}`,
+          joined_on: effectiveDate,
+        });
         const capital = await services.ledger.ensureSubAccount(trx, fund.id, '3001', { memberId: member.id });
         await services.ledger.postEntry(trx, {
           fundId: fund.id,

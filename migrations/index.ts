@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as foundation from './20261121000100_foundation';
+import * as capital from './20261122000100_capital';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -8,4 +9,5 @@ import * as foundation from './20261121000100_foundation';
  */
 export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261121000100_foundation', module: foundation },
+  { name: '20261122000100_capital', module: capital },
 ];

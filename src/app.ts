@@ -10,6 +10,8 @@ import { AuthService, UserService } from './auth/auth.service';
 import { TokenService } from './auth/tokens';
 import type { Clock } from './clock';
 import type { Config, JwtKey } from './config';
+import { exitsRoutes } from './exits/exits.routes';
+import { ExitService } from './exits/exits.service';
 import { fundRoutes } from './funds/funds.routes';
 import { FundService } from './funds/funds.service';
 import type { AppContext, Services } from './http/context';
@@ -17,13 +19,28 @@ import { httpError } from './http/http.errors';
 import { jsonBody, notFound, problemHandler, requestLogger } from './http/middleware';
 import { buildOpenApiDocument } from './http/openapi';
 import { mountRoutes, type AnyRoute } from './http/route';
+import { capitalRoutes } from './capital/capital.routes';
+import { CapitalService } from './capital/capital.service';
 import { ledgerRoutes } from './ledger/ledger.routes';
 import { LedgerService } from './ledger/ledger.service';
+import { membersRoutes } from './members/members.routes';
+import { MemberService } from './members/members.service';
+import { periodsRoutes } from './periods/periods.routes';
+import { PeriodService } from './periods/periods.service';
 
 export const API_PREFIX = '/api/v1';
 export const API_VERSION = '0.1.0';
 
-export const ROUTES: readonly AnyRoute[] = [...authRoutes, ...fundRoutes, ...ledgerRoutes, ...auditRoutes];
+export const ROUTES: readonly AnyRoute[] = [
+  ...authRoutes,
+  ...fundRoutes,
+  ...membersRoutes,
+  ...capitalRoutes,
+  ...exitsRoutes,
+  ...periodsRoutes,
+  ...ledgerRoutes,
+  ...auditRoutes,
+];
 
 export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: JwtKey): Services {
   const ledger = new LedgerService(clock);
@@ -40,7 +57,20 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
   );
   const auth = new AuthService(db, tokens);
   const users = new UserService(db, audit, (userId) => auth.forget(userId));
-  return { ledger, audit, tokens, auth, users, funds: new FundService(ledger, clock) };
+  const funds = new FundService(ledger, clock);
+  const deps = { ledger, audit, funds, clock };
+  return {
+    ledger,
+    audit,
+    tokens,
+    auth,
+    users,
+    funds,
+    members: new MemberService(deps),
+    capital: new CapitalService(deps),
+    exits: new ExitService(deps),
+    periods: new PeriodService(deps),
+  };
 }
 
 export interface AppDeps {

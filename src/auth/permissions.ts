@@ -16,6 +16,26 @@ export const PERMISSIONS = {
   'audit.read': ['admin', 'committee', 'auditor'],
   'audit.verify': ['admin', 'committee', 'auditor'],
   'session.read': ['admin', 'committee', 'member', 'auditor'],
+  'funds.update': ['admin'],
+  'policy.read': ['admin', 'committee', 'member', 'auditor'],
+  'policy.change': ['admin'],
+  // Member users see only their own enterprise (memberScope); the services enforce it.
+  'members.read': ['admin', 'committee', 'member', 'auditor'],
+  'members.create': ['admin'],
+  'members.update': ['admin'],
+  'members.status': ['admin'],
+  'users.read': ['admin'],
+  'users.create': ['admin'],
+  'contributions.read': ['admin', 'committee', 'member', 'auditor'],
+  'contributions.record': ['admin'],
+  'capital_calls.read': ['admin', 'committee', 'member', 'auditor'],
+  'capital_calls.create': ['admin'],
+  'statements.read': ['admin', 'committee', 'member', 'auditor'],
+  'exits.read': ['admin', 'committee', 'member', 'auditor'],
+  'exits.request': ['admin', 'member'],
+  'exits.pay': ['admin'],
+  'periods.read': ['admin', 'committee', 'auditor'],
+  'periods.close': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

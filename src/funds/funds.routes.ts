@@ -4,12 +4,13 @@ import { actorOf } from '../auth/principal';
 import { runCommand } from '../http/command';
 import { decodeCursor, limitParam, cursorParam, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
-import { fundIdParams, pageOf, timestamp, uuid } from '../http/schemas';
-import type { Fund } from './funds.service';
+import type { RequestContext } from '../http/context';
+import { fundIdParams, isoDate, pageOf, timestamp, uuid } from '../http/schemas';
+import type { Db } from '../db/knex';
+import type { Fund, PolicyVersion } from './funds.service';
+import { policyChangeSchema, policySchema } from './policy';
 
 const TAG = 'Funds';
-/** The policy document is small: limits, rates and thresholds. */
-const POLICY_BYTES_MAX = 32 * 1024;
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -20,46 +21,124 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+const fundName = z.string().trim().min(1).max(200);
+const allianceName = z.string().trim().min(1).max(200);
+
 export const createFundBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
+    name: fundName,
+    allianceName: allianceName.optional().meta({ description: 'The alliance that runs the fund (“1+X”).' }),
     currency: z.enum(['CNY']).default('CNY'),
     timezone: z
       .string()
       .max(64)
       .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai')
       .default('Asia/Shanghai'),
-    policy: z
-      .record(z.string().max(100), z.json())
-      .refine(
-        (policy) => Buffer.byteLength(JSON.stringify(policy)) <= POLICY_BYTES_MAX,
-        `must be at most ${POLICY_BYTES_MAX} bytes`,
-      )
-      .default({})
-      .meta({ description: 'Fund policy (limits, rates, quorum); its full schema comes with the policy feature.' }),
+    establishedOn: isoDate
+      .optional()
+      .meta({ description: 'The day the fund started; its first policy is in force from then. Default: today.' }),
+    policy: policySchema.prefault({}).meta({
+      description: 'The fund’s policy; every omitted field takes its documented default.',
+    }),
   })
-  .meta({ id: 'CreateFundRequest', example: { name: '陶瓷产业园互助基金', currency: 'CNY' } });
+  .meta({
+    id: 'CreateFundRequest',
+    example: { name: '陶瓷产业园互助基金', allianceName: '陶瓷产业园企业互助联盟', currency: 'CNY' },
+  });
+
+export const updateFundBody = z
+  .strictObject({
+    name: fundName.optional(),
+    allianceName: allianceName.nullable().optional(),
+    leadMemberId: uuid
+      .optional()
+      .meta({ description: 'Makes this active member the lead enterprise; the previous lead becomes a member.' }),
+  })
+  .refine((body) => Object.values(body).some((value) => value !== undefined), 'name at least one field to change')
+  .meta({ id: 'UpdateFundRequest' });
+
+export const policyVersionView = z
+  .object({
+    version: z.int(),
+    effectiveDate: isoDate,
+    reason: z.string().nullable(),
+    policy: policySchema,
+    createdAt: timestamp,
+  })
+  .meta({ id: 'PolicyVersion' });
+
+const fundFields = {
+  id: uuid,
+  name: z.string(),
+  allianceName: z.string().nullable(),
+  currency: z.string(),
+  timezone: z.string(),
+  establishedOn: isoDate,
+  closedThrough: isoDate.nullable().meta({ description: 'Last day of the closed periods, if any.' }),
+  createdAt: timestamp,
+};
+
+export const fundSummaryView = z.object(fundFields).meta({ id: 'FundSummary' });
 
 export const fundView = z
   .object({
-    id: uuid,
-    name: z.string(),
-    currency: z.string(),
-    timezone: z.string(),
-    policy: z.record(z.string(), z.unknown()),
-    createdAt: timestamp,
+    ...fundFields,
+    leadMemberId: uuid.nullable(),
+    policy: policyVersionView.meta({ description: 'The policy in force today.' }),
   })
   .meta({ id: 'Fund' });
 
-function toFundView(fund: Fund): z.input<typeof fundView> {
+export const policyChangeBody = z
+  .strictObject({
+    effectiveDate: isoDate.meta({ description: 'Today or later, in the fund’s time zone.' }),
+    reason: z.string().trim().min(1).max(500).meta({ description: 'Why, e.g. the resolution that adopted it.' }),
+    changes: policyChangeSchema,
+  })
+  .meta({
+    id: 'PolicyChangeRequest',
+    example: {
+      effectiveDate: '2026-12-01',
+      reason: '第12次联席会议决议',
+      changes: { singleBorrowerLimitPct: '15', committee: { quorum: '2/3' } },
+    },
+  });
+
+const policyQuery = z.strictObject({
+  asOf: isoDate.optional().meta({ description: 'The policy in force on this date; default today.' }),
+});
+
+function toSummaryView(fund: Fund): z.input<typeof fundSummaryView> {
   return {
     id: fund.id,
     name: fund.name,
+    allianceName: fund.allianceName,
     currency: fund.currency,
     timezone: fund.timezone,
-    policy: fund.policy,
+    establishedOn: fund.establishedOn,
+    closedThrough: fund.closedThrough,
     createdAt: fund.createdAt.toISOString(),
   };
+}
+
+function toPolicyView(version: PolicyVersion): z.input<typeof policyVersionView> {
+  return {
+    version: version.version,
+    effectiveDate: version.effectiveDate,
+    reason: version.reason,
+    policy: version.policy,
+    createdAt: version.createdAt.toISOString(),
+  };
+}
+
+async function fundResponse(ctx: RequestContext, db: Db, fund: Fund): Promise<z.input<typeof fundView>> {
+  const { funds } = ctx.app.services;
+  const [leadMemberId, policy] = await Promise.all([funds.leadMemberId(db, fund.id), funds.policyInForce(db, fund)]);
+  return { ...toSummaryView(fund), leadMemberId, policy: toPolicyView(policy) };
+}
+
+function fundOf(ctx: RequestContext): Fund {
+  if (!ctx.fund) throw new Error('fund route without a fund');
+  return ctx.fund;
 }
 
 export const fundRoutes: AnyRoute[] = [
@@ -85,7 +164,7 @@ export const fundRoutes: AnyRoute[] = [
         const fund = await ctx.app.services.funds.create(trx, body, actorOf(ctx.principal));
         return {
           status: 201,
-          body: toFundView(fund),
+          body: { ...toSummaryView(fund), leadMemberId: null, policy: toPolicyView(fund.policy) },
           // The fund's own chain starts with its creation.
           audit: {
             action: 'funds.fund.create',
@@ -107,14 +186,14 @@ export const fundRoutes: AnyRoute[] = [
     tag: TAG,
     permission: 'funds.read',
     query: z.strictObject({ limit: limitParam, cursor: cursorParam }),
-    response: { status: 200, description: 'A page of funds', schema: pageOf(fundView) },
+    response: { status: 200, description: 'A page of funds', schema: pageOf(fundSummaryView) },
     handler: async ({ query, ctx }) => {
       const after = decodeCursor(query.cursor, z.object({ id: z.uuid() }));
       const funds = await ctx.app.services.funds.list(ctx.app.db, ctx.principal, {
         afterId: after?.id,
         limit: query.limit + 1,
       });
-      return ok(paginate(funds, query.limit, toFundView, (fund) => ({ id: fund.id })));
+      return ok(paginate(funds, query.limit, toSummaryView, (fund) => ({ id: fund.id })));
     },
   }),
 
@@ -127,6 +206,104 @@ export const fundRoutes: AnyRoute[] = [
     permission: 'funds.read',
     params: fundIdParams,
     response: { status: 200, description: 'The fund', schema: fundView },
-    handler: async ({ ctx }) => ok(toFundView(ctx.fund!)),
+    handler: async ({ ctx }) => ok(await fundResponse(ctx, ctx.app.db, fundOf(ctx))),
+  }),
+
+  defineRoute({
+    method: 'patch',
+    path: '/funds/{fundId}',
+    operationId: 'updateFund',
+    summary: 'Rename a fund, name its alliance or choose its lead enterprise',
+    tag: TAG,
+    permission: 'funds.update',
+    params: fundIdParams,
+    body: updateFundBody,
+    idempotency: 'optional',
+    problems: [404, 422],
+    response: { status: 200, description: 'The fund as changed', schema: fundView },
+    handler: async ({ body, ctx }) =>
+      runCommand(ctx, { idempotency: 'optional' }, async (trx) => {
+        const { fund, replacedLeadMemberId } = await ctx.app.services.funds.update(trx, fundOf(ctx), body);
+        return {
+          status: 200,
+          body: await fundResponse(ctx, trx, fund),
+          audit: {
+            action: 'funds.fund.update',
+            targetType: 'fund',
+            targetId: fund.id,
+            payload: { request: body, ...(body.leadMemberId === undefined ? {} : { replacedLeadMemberId }) },
+          },
+        };
+      }),
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/funds/{fundId}/policy',
+    operationId: 'getPolicy',
+    summary: 'The policy in force on a date',
+    tag: TAG,
+    permission: 'policy.read',
+    params: fundIdParams,
+    query: policyQuery,
+    problems: [404],
+    response: { status: 200, description: 'The policy version in force', schema: policyVersionView },
+    handler: async ({ query, ctx }) =>
+      ok(toPolicyView(await ctx.app.services.funds.policyInForce(ctx.app.db, fundOf(ctx), query.asOf))),
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/funds/{fundId}/policy/versions',
+    operationId: 'listPolicyVersions',
+    summary: 'Every policy version, newest first',
+    tag: TAG,
+    permission: 'policy.read',
+    params: fundIdParams,
+    query: z.strictObject({ limit: limitParam, cursor: cursorParam }),
+    response: { status: 200, description: 'A page of policy versions', schema: pageOf(policyVersionView) },
+    handler: async ({ query, ctx }) => {
+      const after = decodeCursor(query.cursor, z.object({ version: z.string().regex(/^[1-9]\d{0,8}$/) }));
+      const versions = await ctx.app.services.funds.policyVersions(ctx.app.db, fundOf(ctx).id, {
+        beforeVersion: after === undefined ? undefined : Number(after.version),
+        limit: query.limit + 1,
+      });
+      return ok(paginate(versions, query.limit, toPolicyView, (version) => ({ version: String(version.version) })));
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/funds/{fundId}/policy',
+    operationId: 'changePolicy',
+    summary: 'Change the policy from a date: a new version',
+    description:
+      '`changes` names only the fields that change; the rest is kept from the version in force on `effectiveDate`. Earlier versions stay readable, and loans keep the version they were approved under.',
+    tag: TAG,
+    permission: 'policy.change',
+    params: fundIdParams,
+    body: policyChangeBody,
+    idempotency: 'optional',
+    problems: [422],
+    response: { status: 201, description: 'The new policy version', schema: policyVersionView },
+    handler: async ({ body, ctx }) =>
+      runCommand(ctx, { idempotency: 'optional' }, async (trx) => {
+        const version = await ctx.app.services.funds.changePolicy(
+          trx,
+          fundOf(ctx),
+          { effectiveDate: body.effectiveDate, reason: body.reason, change: body.changes },
+          actorOf(ctx.principal),
+        );
+        return {
+          status: 201,
+          body: toPolicyView(version),
+          audit: {
+            action: 'funds.policy.change',
+            targetType: 'policy_version',
+            targetId: String(version.version),
+            payload: { request: body, policy: version.policy },
+          },
+        };
+      }),
   }),
 ];

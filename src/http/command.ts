@@ -45,6 +45,8 @@ export interface Reply {
   body: unknown;
   replayed?: boolean;
   contentType?: string;
+  /** Extra response headers (Content-Disposition of a download). */
+  headers?: Record<string, string>;
 }
 
 export interface CommandOptions {

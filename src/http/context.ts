@@ -6,8 +6,12 @@ import type { Principal } from '../auth/principal';
 import type { TokenService } from '../auth/tokens';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
+import type { ExitService } from '../exits/exits.service';
 import type { Fund, FundService } from '../funds/funds.service';
+import type { CapitalService } from '../capital/capital.service';
 import type { LedgerService } from '../ledger/ledger.service';
+import type { MemberService } from '../members/members.service';
+import type { PeriodService } from '../periods/periods.service';
 
 export interface Services {
   ledger: LedgerService;
@@ -16,6 +20,10 @@ export interface Services {
   users: UserService;
   tokens: TokenService;
   funds: FundService;
+  members: MemberService;
+  capital: CapitalService;
+  exits: ExitService;
+  periods: PeriodService;
 }
 
 /** What the whole app shares: built once in createApp. */
@@ -37,7 +45,11 @@ export interface RequestContext {
   method: string;
   /** Path and query as requested, for idempotency fingerprints. */
   url: string;
-  headers: { idempotencyKey: string | undefined };
+  headers: {
+    idempotencyKey: string | undefined;
+    /** The Accept header, for the few routes that also answer in another format (CSV). */
+    accept: string | undefined;
+  };
   /** The raw parsed body, before validation: what an idempotency key is bound to. */
   rawBody: unknown;
 }

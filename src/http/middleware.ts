@@ -114,6 +114,8 @@ export function problemHandler(): ErrorRequestHandler {
       .type('application/problem+json')
       .send(
         JSON.stringify({
+          // Extensions first: they can never replace a member RFC 9457 or our clients rely on.
+          ...problem.extensions,
           type: `urn:huzhu:problem:${problem.code}`,
           title: problem.title,
           status: problem.status,
@@ -121,7 +123,6 @@ export function problemHandler(): ErrorRequestHandler {
           code: problem.code,
           instance: req.originalUrl,
           requestId: String(req.id),
-          ...problem.extensions,
         }),
       );
   };

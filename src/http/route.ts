@@ -95,7 +95,7 @@ export function mountRoutes(router: Router, app: AppContext, routes: readonly An
         fund,
         method: req.method,
         url: req.originalUrl,
-        headers: { idempotencyKey: req.get('idempotency-key') },
+        headers: { idempotencyKey: req.get('idempotency-key'), accept: req.get('accept') },
         rawBody: req.body,
       };
       const reply = await route.handler({ params, query, body, ctx });
@@ -107,6 +107,7 @@ export function mountRoutes(router: Router, app: AppContext, routes: readonly An
         }
       }
       if (reply.replayed) res.set('Idempotent-Replayed', 'true');
+      if (reply.headers) res.set(reply.headers);
       res.status(reply.status);
       if (reply.contentType) res.type(reply.contentType).send(reply.body);
       else res.json(reply.body);

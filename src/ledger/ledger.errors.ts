@@ -9,6 +9,7 @@ export const LEDGER_ERRORS = {
   entry_unbalanced: { status: 400, title: 'Debits do not equal credits' },
   invalid_effective_date: { status: 400, title: 'The effective date is not a valid date' },
   effective_date_in_future: { status: 400, title: 'The effective date is in the future' },
+  period_closed: { status: 422, title: 'The effective date falls in a closed period' },
   invalid_kind: { status: 400, title: 'The entry kind is not valid' },
   memo_too_long: { status: 400, title: 'The memo is too long' },
   account_not_in_fund: { status: 422, title: 'An account does not belong to this fund' },

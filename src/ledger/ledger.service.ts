@@ -165,33 +165,37 @@ export class LedgerService {
     checkHeader(input);
     const now = this.clock.now();
     const releasedHolds = [...(options.releasedHolds ?? new Map<string, Money>())];
-    const result = await repo.postEntryAtomically(
-      trx,
-      {
-        fundId: input.fundId,
-        kind: input.kind,
-        effectiveDate: input.effectiveDate,
-        memo: input.memo,
-        idempotencyKey: input.idempotencyKey ?? null,
-        reversesEntryId: options.reversesEntryId ?? null,
-        actorId: input.actor.userId,
-        requestId: input.requestId ?? null,
-      },
-      parsed.map((line) => ({
-        lineNo: line.lineNo,
-        accountId: line.ref.id ?? null,
-        accountCode: line.ref.code ?? null,
-        side: line.side,
-        amount: formatAmount(line.amount),
-        memo: line.memo,
-      })),
-      {
-        currency: input.currency ?? null,
-        now,
-        fundBookOnly: options.fundBookOnly === true,
-        releasedHolds: releasedHolds.map(([accountId, amount]) => ({ accountId, amount: formatAmount(amount) })),
-      },
-    );
+    const result = await repo
+      .postEntryAtomically(
+        trx,
+        {
+          fundId: input.fundId,
+          kind: input.kind,
+          effectiveDate: input.effectiveDate,
+          memo: input.memo,
+          idempotencyKey: input.idempotencyKey ?? null,
+          reversesEntryId: options.reversesEntryId ?? null,
+          actorId: input.actor.userId,
+          requestId: input.requestId ?? null,
+        },
+        parsed.map((line) => ({
+          lineNo: line.lineNo,
+          accountId: line.ref.id ?? null,
+          accountCode: line.ref.code ?? null,
+          side: line.side,
+          amount: formatAmount(line.amount),
+          memo: line.memo,
+        })),
+        {
+          currency: input.currency ?? null,
+          now,
+          fundBookOnly: options.fundBookOnly === true,
+          releasedHolds: releasedHolds.map(([accountId, amount]) => ({ accountId, amount: formatAmount(amount) })),
+        },
+      )
+      .catch((error: unknown) => {
+        throw periodClosedError(error, input.effectiveDate) ?? error;
+      });
     // A replay locks nothing: the statement takes no lock once the header insert found its key used.
     if (!result.header) return this.replay(trx, input, parsed);
     const header = result.header;
@@ -582,6 +586,21 @@ function bookTotals(book: Book, lines: readonly TrialBalanceLine[]): BookTotals 
     difference: formatAmount(difference),
     balanced: difference.isZero() && debitBalances.eq(creditBalances),
   };
+}
+
+/**
+ * The database refuses entries dated inside a closed period (trigger journal_entries_period_open,
+ * SQLSTATE HZ002); the refusal becomes the ledger's own typed error.
+ */
+function periodClosedError(error: unknown, effectiveDate: string) {
+  const pgError = error as { code?: string; message?: string };
+  if (pgError.code !== 'HZ002') return undefined;
+  const closedThrough = /period to (\d{4}-\d{2}-\d{2})/.exec(pgError.message ?? '')?.[1] ?? null;
+  return ledgerError(
+    'period_closed',
+    `The books are closed through ${closedThrough ?? 'a later date'}: no entry may be dated ${effectiveDate}. Date it after the closed period.`,
+    { effectiveDate, closedThrough },
+  );
 }
 
 export function figuresFrom(debitTotal: string, creditTotal: string, normalSide: Side): BalanceFigures {

@@ -31,8 +31,15 @@ export async function accountIdsByCode(h: Harness, fundId: string): Promise<Reco
   return Object.fromEntries(rows.map((row) => [row.code, row.id]));
 }
 
-export async function createMember(h: Harness, fundId: string): Promise<string> {
-  return inTransaction(h.db, async (trx) => (await insertMember(trx, fundId, unique('会员企业'))).id);
+/**
+ * A member row written straight to the table (no credit code, joined long before TEST_TODAY so no
+ * lock-up applies): for tests about other features. Member tests use the API.
+ */
+export async function createMember(h: Harness, fundId: string, joinedOn = '2020-01-01'): Promise<string> {
+  return inTransaction(
+    h.db,
+    async (trx) => (await insertMember(trx, { fund_id: fundId, name: unique('会员企业'), joined_on: joinedOn })).id,
+  );
 }
 
 /** The member's capital account (3001:<member>), created on demand like the services do. */

@@ -64,6 +64,14 @@ export interface FundSnapshot {
   audit: number;
   holds: unknown[];
   idempotencyKeys: number;
+  fund: unknown;
+  members: unknown[];
+  policyVersions: number;
+  capitalCalls: number;
+  capitalCallItems: number;
+  contributions: number;
+  exits: unknown[];
+  periods: number;
 }
 
 /** What a refused request must leave exactly as it was. */
@@ -77,5 +85,13 @@ export async function snapshot(h: Harness, fundId: string): Promise<FundSnapshot
     audit: await count('audit_log'),
     holds: await h.db('holds').where({ fund_id: fundId }).orderBy('id').select('*'),
     idempotencyKeys: await count('idempotency_keys'),
+    fund: await h.db('funds').where({ id: fundId }).first(),
+    members: await h.db('members').where({ fund_id: fundId }).orderBy('id').select('*'),
+    policyVersions: await count('fund_policy_versions'),
+    capitalCalls: await count('capital_calls'),
+    capitalCallItems: await count('capital_call_items'),
+    contributions: await count('contributions'),
+    exits: await h.db('member_exits').where({ fund_id: fundId }).orderBy('id').select('*'),
+    periods: await count('fund_periods'),
   };
 }

@@ -9,10 +9,14 @@ import {
   randomUUID,
   type TestFund,
   bankCharge,
+  entryBody,
 } from '../../helpers/factories';
 import { makeUser, startHarness, TEST_TODAY, unique, type Harness, type TestUser } from '../../helpers/harness';
 import { expectFundConsistent, snapshot } from '../../helpers/invariants';
 import { expectProblem, PASSWORD } from './problem';
+import { SYSTEM_ACTOR } from '../../../src/auth/principal';
+import { inTransaction } from '../../../src/db/transaction';
+import { creditCodeCheckChar } from '../../../src/members/credit-code';
 
 const ALL: readonly Role[] = ['admin', 'committee', 'member', 'auditor'];
 const OVERSIGHT: readonly Role[] = ['admin', 'committee', 'auditor'];
@@ -28,6 +32,32 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds': ADMIN,
   'get /funds': ALL,
   'get /funds/{fundId}': ALL,
+  'patch /funds/{fundId}': ADMIN,
+  'get /funds/{fundId}/policy': ALL,
+  'get /funds/{fundId}/policy/versions': ALL,
+  'post /funds/{fundId}/policy': ADMIN,
+  'post /funds/{fundId}/members': ADMIN,
+  'get /funds/{fundId}/members': ALL,
+  'get /funds/{fundId}/members/{memberId}': ALL,
+  'patch /funds/{fundId}/members/{memberId}': ADMIN,
+  'post /funds/{fundId}/members/{memberId}/status': ADMIN,
+  'post /funds/{fundId}/users': ADMIN,
+  'get /funds/{fundId}/users': ADMIN,
+
+  'post /funds/{fundId}/members/{memberId}/contributions': ADMIN,
+  'get /funds/{fundId}/members/{memberId}/contributions': ALL,
+  'get /funds/{fundId}/contributions': ALL,
+  'post /funds/{fundId}/capital-calls': ADMIN,
+  'get /funds/{fundId}/capital-calls': ALL,
+  'get /funds/{fundId}/capital-calls/{callId}': ALL,
+  'get /funds/{fundId}/members/{memberId}/statement': ALL,
+  'post /funds/{fundId}/members/{memberId}/exit': ['admin', 'member'],
+  'post /funds/{fundId}/exits/{exitId}/pay': ADMIN,
+  'get /funds/{fundId}/exits': ALL,
+  'get /funds/{fundId}/exits/{exitId}': ALL,
+  'post /funds/{fundId}/periods/{period}/close': ADMIN,
+  'get /funds/{fundId}/periods': OVERSIGHT,
+  'get /funds/{fundId}/periods/{period}': OVERSIGHT,
   'get /funds/{fundId}/accounts': ALL,
   'get /funds/{fundId}/accounts/{accountId}': ALL,
   'get /funds/{fundId}/entries': ALL,
@@ -49,12 +79,14 @@ interface World {
   capitalId: string;
   /** An entry that touches the member's capital account, so the member user may read it. */
   entryId: string;
+  /** A capital call with an item for the world's member. */
+  callId: string;
   users: Record<Role, TestUser>;
 }
 
 interface Call {
-  /** State the call needs that must be fresh each time (an entry to reverse). */
-  prepare?: (world: World) => Promise<Record<string, string>>;
+  /** State the call needs that must be fresh each time (an entry to reverse), for the calling role. */
+  prepare?: (world: World, role: Role) => Promise<Record<string, string>>;
   send: (user: TestUser, world: World, prepared: Record<string, string>) => Test;
   /** What an allowed role gets back. */
   success: 200 | 201;
@@ -85,6 +117,215 @@ const CALLS: Record<string, Call> = {
   'get /funds': { send: (user) => h.http.get(api('/funds')).set(user.auth), success: 200, writes: false },
   'get /funds/{fundId}': {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'patch /funds/{fundId}': {
+    send: (user, w) =>
+      h.http
+        .patch(api(`/funds/${w.fund.id}`))
+        .set(user.auth)
+        .send({ allianceName: unique('联盟 ') }),
+    success: 200,
+    writes: true,
+  },
+  'get /funds/{fundId}/policy': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/policy`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/policy/versions': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/policy/versions`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/policy': {
+    send: (user, w) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/policy`))
+        .set(user.auth)
+        .send({ effectiveDate: TEST_TODAY, reason: 'authorization matrix', changes: { termDaysMax: 90 } }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/members': {
+    send: (user, w) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/members`))
+        .set(user.auth)
+        .send({ name: unique('会员企业'), creditCode: freshCreditCode() }),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/members': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/members`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/members/{memberId}': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/members/${w.memberId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'patch /funds/{fundId}/members/{memberId}': {
+    send: (user, w) =>
+      h.http
+        .patch(api(`/funds/${w.fund.id}/members/${w.memberId}`))
+        .set(user.auth)
+        .send({ industry: unique('行业') }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/members/{memberId}/status': {
+    prepare: async (w) => ({ memberId: await createMember(h, w.fund.id) }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/members/${prepared.memberId}/status`))
+        .set(user.auth)
+        .send({ status: 'suspended', reason: 'suspended by the authorization matrix' }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/users': {
+    send: (user, w) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/users`))
+        .set(user.auth)
+        .send({ username: unique('u').toLowerCase(), password: PASSWORD, role: 'auditor' }),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/users': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/users`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/members/{memberId}/contributions': {
+    send: (user, w) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/members/${w.memberId}/contributions`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ amount: '1.00', receivedOn: TEST_TODAY, bankReference: unique('BANK-') }),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/members/{memberId}/contributions': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/members/${w.memberId}/contributions`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/contributions': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/contributions`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/capital-calls': {
+    send: (user, w) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/capital-calls`))
+        .set(user.auth)
+        .send({ percent: '1', dueOn: '2026-07-15' }),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/capital-calls': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/capital-calls`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/capital-calls/{callId}': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/capital-calls/${w.callId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/members/{memberId}/statement': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/members/${w.memberId}/statement`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/members/{memberId}/exit': {
+    // A member of its own (no capital, no calls): each allowed exit leaves the shared world intact.
+    prepare: async (w, role) => leavingMember(w, role),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/members/${prepared.memberId}/exit`))
+        .set(prepared.auth ? { Authorization: prepared.auth } : user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'exit by the authorization matrix' }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/exits/{exitId}/pay': {
+    prepare: async (w) => exitAwaitingLiquidity(w),
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/exits/${prepared.exitId}/pay`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({}),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/exits': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/exits`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/exits/{exitId}': {
+    prepare: async (w, role) => {
+      const leaving = await leavingMember(w, role);
+      const exit = await h.http
+        .post(api(`/funds/${w.fund.id}/members/${leaving.memberId}/exit`))
+        .set(w.fund.admin.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'exit to read' });
+      if (exit.status !== 201) throw new Error(`exit not recorded: ${exit.status} ${exit.text}`);
+      return { ...leaving, exitId: exit.body.id as string };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .get(api(`/funds/${w.fund.id}/exits/${prepared.exitId}`))
+        .set(prepared.auth ? { Authorization: prepared.auth } : user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/periods/{period}/close': {
+    prepare: async () => {
+      // A fund of its own with a May to close: closing locks dates, which the shared world needs.
+      const fund = await createFund(h);
+      await fundPool(h, fund, '1000.00', undefined, '2026-05-01');
+      const income = await postEntry(
+        h,
+        fund.admin,
+        fund.id,
+        entryBody(
+          [
+            { accountCode: '1001', side: 'debit', amount: '12.34' },
+            { accountCode: '4005', side: 'credit', amount: '12.34' },
+          ],
+          { kind: 'manual.bank_interest', effectiveDate: '2026-05-20' },
+        ),
+      );
+      if (income.status !== 201) throw new Error(`income not posted: ${income.status} ${income.text}`);
+      return { fundId: fund.id };
+    },
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/periods/2026-05/close`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({}),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/periods': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/periods`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/periods/{period}': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/periods/${CLOSED_PERIOD}`)).set(user.auth),
     success: 200,
     writes: false,
   },
@@ -150,6 +391,56 @@ const CALLS: Record<string, Call> = {
   },
 };
 
+/** A valid credit code no other call uses (GB 32100-2015 check character computed by the module). */
+let codeSequence = 0;
+function freshCreditCode(): string {
+  codeSequence += 1;
+  const body = `91350100M${String(codeSequence).padStart(8, '0')}`;
+  return body + creditCodeCheckChar(body);
+}
+
+/** The world fund's closed period (May 2026, nothing to allocate): the period reads need one. */
+const CLOSED_PERIOD = '2026-05';
+
+/** A fresh member without capital; for the member role, the bearer token of a user bound to it. */
+async function leavingMember(w: World, role: Role): Promise<Record<string, string>> {
+  const memberId = await createMember(h, w.fund.id);
+  if (role !== 'member') return { memberId };
+  const user = await makeUser(h, 'member', { fundId: w.fund.id, memberId });
+  return { memberId, auth: user.auth.Authorization };
+}
+
+/**
+ * An exit waiting for liquidity, in a fund of its own: a hold (a loan approval) leaves too little
+ * pool cash to refund 100.00 above the 10 % reserve; releasing it lets the payment through.
+ */
+async function exitAwaitingLiquidity(w: World): Promise<Record<string, string>> {
+  const fund = await createFund(h, w.fund.admin);
+  const leaving = await createMember(h, fund.id);
+  await fundPool(h, fund, '1000.00');
+  await fundPool(h, fund, '100.00', leaving);
+  const { hold } = await inTransaction(h.db, (trx) =>
+    h.services.ledger.placeHold(trx, {
+      fundId: fund.id,
+      accountId: fund.accounts['1001']!,
+      amount: '1000.00',
+      expiresAt: new Date(h.clock.now().getTime() + 86_400_000),
+      reason: 'Loan approval',
+      actor: SYSTEM_ACTOR,
+    }),
+  );
+  const exit = await h.http
+    .post(api(`/funds/${fund.id}/members/${leaving}/exit`))
+    .set(fund.admin.auth)
+    .set('Idempotency-Key', randomUUID())
+    .send({ reason: 'waiting for liquidity' });
+  if (exit.status !== 201 || exit.body.status !== 'awaiting_liquidity') {
+    throw new Error(`exit not waiting: ${exit.status} ${exit.text}`);
+  }
+  await inTransaction(h.db, (trx) => h.services.ledger.releaseHold(trx, fund.id, hold.id));
+  return { fundId: fund.id, exitId: exit.body.id as string };
+}
+
 /** Platform-wide counts: a refused POST /funds has no fund of its own to snapshot. */
 async function platformCounts(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
@@ -167,11 +458,24 @@ beforeAll(async () => {
   const memberId = await createMember(h, fund.id);
   const capitalId = await fundPool(h, fund, '1000.00', memberId);
   const entry = (await h.db('journal_entries').where({ fund_id: fund.id }).first('id')) as { id: string };
+  await h.db('members').where({ id: memberId }).update({ subscribed_amount: '1000000.00' });
+  const call = await h.http
+    .post(api(`/funds/${fund.id}/capital-calls`))
+    .set(fund.admin.auth)
+    .send({ percent: '1', dueOn: '2026-07-15' });
+  if (call.status !== 201) throw new Error(`call not made: ${call.status} ${call.text}`);
+  const closed = await h.http
+    .post(api(`/funds/${fund.id}/periods/${CLOSED_PERIOD}/close`))
+    .set(fund.admin.auth)
+    .set('Idempotency-Key', randomUUID())
+    .send({});
+  if (closed.status !== 201) throw new Error(`period not closed: ${closed.status} ${closed.text}`);
   world = {
     fund,
     memberId,
     capitalId,
     entryId: entry.id,
+    callId: call.body.id as string,
     users: {
       admin: fund.admin,
       committee: await makeUser(h, 'committee', { fundId: fund.id }),
@@ -217,7 +521,7 @@ describe.each(ROUTE_KEYS)('%s', (key) => {
       const call = CALLS[key];
       if (!call) throw new Error(`no request for ${key}: add one to CALLS`);
       const user = world.users[role];
-      const prepared = call.prepare ? await call.prepare(world) : {};
+      const prepared = call.prepare ? await call.prepare(world, role) : {};
       const before = call.writes ? { fund: await snapshot(h, world.fund.id), platform: await platformCounts() } : null;
 
       const response = await call.send(user, world, prepared);

@@ -2,8 +2,9 @@ import request from 'supertest';
 import pino from 'pino';
 import { createApp, ROUTES } from '../../../src/app';
 import { CHART_OF_ACCOUNTS } from '../../../src/ledger/chart';
+import { DEFAULT_POLICY } from '../../../src/funds/policy';
 import { createFund } from '../../helpers/factories';
-import { makeUser, startHarness, type Harness } from '../../helpers/harness';
+import { makeUser, startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -109,13 +110,25 @@ describe('funds', () => {
     const response = await h.http
       .post('/api/v1/funds')
       .set(admin.auth)
-      .send({ name: '陶瓷产业园互助基金', policy: { loanLimitMultiple: '3' } });
+      .send({
+        name: '陶瓷产业园互助基金',
+        allianceName: '陶瓷产业园企业互助联盟',
+        policy: { loanLimitPaidInMultiple: '4' },
+      });
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({
       name: '陶瓷产业园互助基金',
+      allianceName: '陶瓷产业园企业互助联盟',
       currency: 'CNY',
       timezone: 'Asia/Shanghai',
-      policy: { loanLimitMultiple: '3' },
+      establishedOn: TEST_TODAY,
+      closedThrough: null,
+      leadMemberId: null,
+      policy: {
+        version: 1,
+        effectiveDate: TEST_TODAY,
+        policy: { ...DEFAULT_POLICY, loanLimitPaidInMultiple: '4' },
+      },
     });
     const codes = (await h.db('accounts').where({ fund_id: response.body.id }).pluck('code')) as string[];
     const expected = CHART_OF_ACCOUNTS.filter((template) => template.scope === 'fund').map((template) => template.code);
@@ -135,7 +148,9 @@ describe('funds', () => {
     ['another currency', { name: 'F', currency: 'USD' }],
     ['an unknown time zone', { name: 'F', timezone: 'Mars/Olympus' }],
     ['a policy that is not an object', { name: 'F', policy: [1, 2] }],
-    ['an oversized policy', { name: 'F', policy: { blob: 'x'.repeat(40 * 1024) } }],
+    ['a policy field nobody knows', { name: 'F', policy: { loanLimitMultiple: '3' } }],
+    ['a policy percentage over 100', { name: 'F', policy: { singleBorrowerLimitPct: '120' } }],
+    ['a policy rate as a JSON number', { name: 'F', policy: { rateAnnual: 0.05 } }],
   ])('when a fund is created with %s, then it is a 400 and no fund appears', async (_name, body) => {
     const admin = await makeUser(h, 'admin');
     const before = await h.db('funds').count({ n: '*' });
