@@ -92,7 +92,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE INDEX capital_call_items_member_idx ON capital_call_items (fund_id, member_id);
 
     -- Paid-in capital (实缴): money received from a member, posted Dr pool cash / Cr member capital.
-    -- A bank reference is recorded once per fund: the same transfer cannot be booked twice.
+    -- A bank reference is in use by one contribution at a time (contribution_bank_references).
     CREATE TABLE contributions (
       id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       fund_id         uuid NOT NULL,
@@ -105,10 +105,30 @@ export async function up(knex: Knex): Promise<void> {
       created_by      uuid,
       created_at      timestamptz NOT NULL DEFAULT now(),
       CONSTRAINT contributions_member_fk FOREIGN KEY (fund_id, member_id) REFERENCES members (fund_id, id),
-      CONSTRAINT contributions_bank_reference_key UNIQUE (fund_id, bank_reference),
       CONSTRAINT contributions_entry_key UNIQUE (entry_id)
     );
     CREATE INDEX contributions_member_idx ON contributions (fund_id, member_id, received_on);
+    CREATE INDEX contributions_bank_reference_idx ON contributions (fund_id, bank_reference);
+
+    -- The bank references in use: one contribution each. A reversed contribution gives its
+    -- reference back, so the same transfer can be booked again correctly (right member, amount).
+    CREATE TABLE contribution_bank_references (
+      fund_id          uuid NOT NULL,
+      bank_reference   text NOT NULL,
+      contribution_id  uuid NOT NULL UNIQUE REFERENCES contributions (id),
+      CONSTRAINT contributions_bank_reference_key PRIMARY KEY (fund_id, bank_reference)
+    );
+
+    -- A contribution booked by mistake is reversed, never edited: the reversing entry and why.
+    CREATE TABLE contribution_reversals (
+      contribution_id  uuid PRIMARY KEY REFERENCES contributions (id),
+      fund_id          uuid NOT NULL,
+      entry_id         uuid NOT NULL UNIQUE REFERENCES journal_entries (id),
+      reversed_on      date NOT NULL,
+      reason           text NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+      created_by       uuid,
+      created_at       timestamptz NOT NULL DEFAULT now()
+    );
 
     -- How each contribution was matched to open calls, oldest due first.
     CREATE TABLE contribution_allocations (
@@ -121,6 +141,12 @@ export async function up(knex: Knex): Promise<void> {
         REFERENCES capital_call_items (call_id, member_id)
     );
     CREATE INDEX contribution_allocations_item_idx ON contribution_allocations (call_id, member_id);
+
+    -- What counts as paid against calls: the allocations of contributions not reversed.
+    CREATE VIEW contribution_allocations_in_force AS
+      SELECT al.*
+        FROM contribution_allocations al
+       WHERE NOT EXISTS (SELECT 1 FROM contribution_reversals r WHERE r.contribution_id = al.contribution_id);
 
     -- Exits: one per member. The refund is the member's capital after its share of the period's
     -- result to the exit date; it is owed at once (Dr capital / Cr refunds payable) and paid when
@@ -178,6 +204,8 @@ export async function up(knex: Knex): Promise<void> {
       FOR EACH ROW EXECUTE FUNCTION huzhu_refuse_change();
     CREATE TRIGGER contribution_allocations_append_only BEFORE UPDATE OR DELETE ON contribution_allocations
       FOR EACH ROW EXECUTE FUNCTION huzhu_refuse_change();
+    CREATE TRIGGER contribution_reversals_append_only BEFORE UPDATE OR DELETE ON contribution_reversals
+      FOR EACH ROW EXECUTE FUNCTION huzhu_refuse_change();
     CREATE TRIGGER fund_periods_append_only BEFORE UPDATE OR DELETE ON fund_periods
       FOR EACH ROW EXECUTE FUNCTION huzhu_refuse_change();
 
@@ -213,7 +241,9 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     DROP TRIGGER IF EXISTS journal_entries_period_open ON journal_entries;
     DROP FUNCTION IF EXISTS huzhu_refuse_closed_period();
-    DROP TABLE IF EXISTS fund_periods, member_exits, contribution_allocations, contributions,
+    DROP VIEW IF EXISTS contribution_allocations_in_force;
+    DROP TABLE IF EXISTS fund_periods, member_exits, contribution_reversals, contribution_bank_references,
+      contribution_allocations, contributions,
       capital_call_items, capital_calls CASCADE;
     DROP INDEX IF EXISTS members_credit_code_key, members_one_lead_key, members_related_group_idx;
     ALTER TABLE members

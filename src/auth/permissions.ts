@@ -28,6 +28,7 @@ export const PERMISSIONS = {
   'users.create': ['admin'],
   'contributions.read': ['admin', 'committee', 'member', 'auditor'],
   'contributions.record': ['admin'],
+  'contributions.reverse': ['admin'],
   'capital_calls.read': ['admin', 'committee', 'member', 'auditor'],
   'capital_calls.create': ['admin'],
   'statements.read': ['admin', 'committee', 'member', 'auditor'],

@@ -20,6 +20,10 @@ export interface ContributionRow {
   entry_id: string;
   created_by: string | null;
   created_at: Date;
+  /** Set when the contribution was reversed (from contribution_reversals). */
+  reversal_entry_id: string | null;
+  reversed_on: string | null;
+  reversal_reason: string | null;
 }
 
 export interface AllocationRow {
@@ -41,18 +45,70 @@ export interface NewContribution {
   created_by: string | null;
 }
 
-export async function insertContribution(trx: Trx, contribution: NewContribution): Promise<ContributionRow> {
-  const rows = (await trx('contributions').insert(contribution).returning('*')) as ContributionRow[];
-  return rows[0]!;
+/** A contribution with its reversal, if any: every read goes through this. */
+const CONTRIBUTION_COLUMNS = [
+  'k.*',
+  'r.entry_id as reversal_entry_id',
+  'r.reversed_on',
+  'r.reason as reversal_reason',
+] as const;
+
+function contributions(db: Db) {
+  return db('contributions as k')
+    .leftJoin('contribution_reversals as r', 'r.contribution_id', 'k.id')
+    .select(...CONTRIBUTION_COLUMNS);
 }
 
+/**
+ * The contribution and the claim on its bank reference. A reference another contribution holds
+ * fails on the claim's primary key (contributions_bank_reference_key).
+ */
+export async function insertContribution(trx: Trx, contribution: NewContribution): Promise<ContributionRow> {
+  const rows = (await trx('contributions').insert(contribution).returning('*')) as ContributionRow[];
+  const row = rows[0]!;
+  await trx('contribution_bank_references').insert({
+    fund_id: row.fund_id,
+    bank_reference: row.bank_reference,
+    contribution_id: row.id,
+  });
+  return { ...row, reversal_entry_id: null, reversed_on: null, reversal_reason: null };
+}
+
+/** The contribution holding a bank reference now (a reversed one has given it back). */
 export async function findContributionByBankReference(
   db: Db,
   fundId: string,
   bankReference: string,
 ): Promise<ContributionRow | undefined> {
-  return (await db('contributions').where({ fund_id: fundId, bank_reference: bankReference }).first()) as
+  return (await contributions(db)
+    .join('contribution_bank_references as b', 'b.contribution_id', 'k.id')
+    .where({ 'b.fund_id': fundId, 'b.bank_reference': bankReference })
+    .first()) as ContributionRow | undefined;
+}
+
+export async function findContribution(
+  db: Db,
+  fundId: string,
+  contributionId: string,
+): Promise<ContributionRow | undefined> {
+  return (await contributions(db).where({ 'k.fund_id': fundId, 'k.id': contributionId }).first()) as
     ContributionRow | undefined;
+}
+
+/** Records the reversal and gives the bank reference back, so the transfer can be booked again. */
+export async function insertReversal(
+  trx: Trx,
+  reversal: {
+    contribution_id: string;
+    fund_id: string;
+    entry_id: string;
+    reversed_on: string;
+    reason: string;
+    created_by: string | null;
+  },
+): Promise<void> {
+  await trx('contribution_reversals').insert(reversal);
+  await trx('contribution_bank_references').where({ contribution_id: reversal.contribution_id }).delete();
 }
 
 export async function insertAllocations(
@@ -77,8 +133,7 @@ export async function listContributions(
   fundId: string,
   filter: ListContributionsFilter,
 ): Promise<ContributionRow[]> {
-  const query = db('contributions as k')
-    .select('k.*')
+  const query = contributions(db)
     .where('k.fund_id', fundId)
     .orderBy([
       { column: 'k.received_on', order: 'desc' },
@@ -102,11 +157,11 @@ export async function contributionsInRange(
   from: string,
   to: string,
 ): Promise<ContributionRow[]> {
-  return (await db('contributions')
-    .where({ fund_id: fundId, member_id: memberId })
-    .andWhere('received_on', '>=', from)
-    .andWhere('received_on', '<=', to)
-    .orderBy([{ column: 'received_on' }, { column: 'created_at' }, { column: 'id' }])) as ContributionRow[];
+  return (await contributions(db)
+    .where({ 'k.fund_id': fundId, 'k.member_id': memberId })
+    .andWhere('k.received_on', '>=', from)
+    .andWhere('k.received_on', '<=', to)
+    .orderBy([{ column: 'k.received_on' }, { column: 'k.created_at' }, { column: 'k.id' }])) as ContributionRow[];
 }
 
 export async function allocationsOf(db: Db, contributionIds: readonly string[]): Promise<AllocationRow[]> {
@@ -185,7 +240,7 @@ export async function callItemsOfMember(
        JOIN capital_calls c ON c.fund_id = i.fund_id AND c.id = i.call_id
        LEFT JOIN LATERAL (
          SELECT sum(al.amount) AS paid
-           FROM contribution_allocations al
+           FROM contribution_allocations_in_force al
            JOIN contributions k ON k.id = al.contribution_id
           WHERE al.call_id = i.call_id AND al.member_id = i.member_id
             ${asOf === undefined ? '' : 'AND k.received_on <= ?::date'}
@@ -261,7 +316,7 @@ export async function outstandingByMember(db: Db, fundId: string): Promise<Map<s
     `SELECT i.member_id, sum(greatest(i.due_amount - coalesce(p.paid, 0), 0)) AS outstanding
        FROM capital_call_items i
        LEFT JOIN LATERAL (
-         SELECT sum(al.amount) AS paid FROM contribution_allocations al
+         SELECT sum(al.amount) AS paid FROM contribution_allocations_in_force al
           WHERE al.call_id = i.call_id AND al.member_id = i.member_id
        ) p ON true
       WHERE i.fund_id = ?
@@ -297,7 +352,7 @@ export async function itemsOfCall(db: Db, fundId: string, callId: string): Promi
        FROM capital_call_items i
        JOIN members m ON m.fund_id = i.fund_id AND m.id = i.member_id
        LEFT JOIN LATERAL (
-         SELECT sum(al.amount) AS paid FROM contribution_allocations al
+         SELECT sum(al.amount) AS paid FROM contribution_allocations_in_force al
           WHERE al.call_id = i.call_id AND al.member_id = i.member_id
        ) p ON true
       WHERE i.fund_id = ? AND i.call_id = ?
@@ -338,7 +393,7 @@ export async function listCalls(
        FROM capital_calls c
        ${filter.memberId === undefined ? 'LEFT' : ''} JOIN capital_call_items i ON i.call_id = c.id ${memberOnItem}
        LEFT JOIN LATERAL (
-         SELECT sum(al.amount) AS paid FROM contribution_allocations al
+         SELECT sum(al.amount) AS paid FROM contribution_allocations_in_force al
           WHERE al.call_id = i.call_id AND al.member_id = i.member_id
        ) p ON true
       WHERE c.fund_id = ? ${before}

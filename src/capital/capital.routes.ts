@@ -13,11 +13,13 @@ import {
   callView,
   contributionBody,
   contributionCursor,
+  contributionParams,
   contributionView,
   fundContributionsQuery,
   listCallsQuery,
   memberContributionsQuery,
   memberParams,
+  reverseContributionBody,
   statementQuery,
   statementView,
 } from './capital.schemas';
@@ -75,6 +77,45 @@ export const capitalRoutes: AnyRoute[] = [
               entryId: contribution.entryId,
               allocations: contribution.allocations,
             },
+          },
+        };
+      });
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/funds/{fundId}/contributions/{contributionId}/reverse',
+    operationId: 'reverseContribution',
+    summary: 'Reverse a contribution booked by mistake',
+    description:
+      'Posts the mirror entry (Dr member capital / Cr pool cash) dated `reversedOn`, marks the contribution reversed and frees its bank reference, so the transfer can be recorded again for the right member or amount. What it paid against capital calls is owed again. A contribution is reversed once; the journal entry of a contribution cannot be reversed by a manual reversal.',
+    tag: TAG,
+    permission: 'contributions.reverse',
+    params: contributionParams,
+    body: reverseContributionBody,
+    idempotency: 'required',
+    problems: [404, 409, 422],
+    response: { status: 201, description: 'The contribution, reversed', schema: contributionView },
+    handler: async ({ params, body, ctx }) => {
+      const fund = fundOf(ctx);
+      return runCommand(ctx, { idempotency: 'required', claim: 'explicit' }, async (trx) => {
+        const contribution = await ctx.app.services.capital.reverseContribution(trx, {
+          fund,
+          contributionId: params.contributionId,
+          reversedOn: body.reversedOn,
+          reason: body.reason,
+          actor: actorOf(ctx.principal),
+          requestId: ctx.requestId,
+        });
+        return {
+          status: 201,
+          body: contribution,
+          audit: {
+            action: 'capital.contribution.reverse',
+            targetType: 'contribution',
+            targetId: contribution.id,
+            payload: { request: body, memberId: contribution.memberId, reversal: contribution.reversal },
           },
         };
       });

@@ -47,6 +47,16 @@ export const percentInput = z
 
 export const memberParams = z.strictObject({ fundId: uuid, memberId: uuid });
 export const callParams = z.strictObject({ fundId: uuid, callId: uuid });
+export const contributionParams = z.strictObject({ fundId: uuid, contributionId: uuid });
+
+export const reverseContributionBody = z
+  .strictObject({
+    reversedOn: isoDate
+      .optional()
+      .meta({ description: 'Value date of the reversing entry; default today, not before the money was received.' }),
+    reason: z.string().trim().min(1).max(500).meta({ description: 'Why it was booked by mistake.' }),
+  })
+  .meta({ id: 'ReverseContributionRequest', example: { reason: '误记：应为瓷都包装材料有限公司的出资' } });
 
 export const contributionBody = z
   .strictObject({
@@ -120,6 +130,10 @@ export const contributionView = z
     entryId: uuid,
     allocations: z.array(allocationView),
     unallocated: amountOutput.meta({ description: 'Paid-in capital not tied to a call.' }),
+    reversal: z.object({ entryId: uuid, reversedOn: isoDate, reason: z.string() }).nullable().meta({
+      description:
+        'Set when the contribution was reversed: it no longer counts as paid-in capital nor against any call.',
+    }),
     createdBy: uuid.nullable(),
     createdAt: timestamp,
   })

@@ -48,6 +48,15 @@ export interface ContributionInput {
   requestId?: string | undefined;
 }
 
+export interface ContributionReversalInput {
+  fund: Fund;
+  contributionId: string;
+  reversedOn?: string | undefined;
+  reason: string;
+  actor: Actor;
+  requestId?: string | undefined;
+}
+
 export interface CallInput {
   fund: Fund;
   percent: string;
@@ -119,6 +128,13 @@ export class CapitalService {
     }
     const member = await lockMember(trx, fund.id, input.memberId);
     this.assertContributable(member, input.memberId);
+    if (input.receivedOn < member.joined_on) {
+      throw capitalError(
+        'received_before_joining',
+        `Member ${member.name} joined on ${member.joined_on}; money received on ${input.receivedOn} was not its capital.`,
+        { receivedOn: input.receivedOn, joinedOn: member.joined_on },
+      );
+    }
     const taken = await repo.findContributionByBankReference(trx, fund.id, input.bankReference);
     if (taken) throw bankReferenceTaken(input.bankReference, taken.id);
 
@@ -175,6 +191,56 @@ export class CapitalService {
       });
     const allocations = await this.matchToCalls(trx, row);
     return toContributionView(row, allocations);
+  }
+
+  /**
+   * Undoes a contribution booked by mistake: the mirror entry (Dr member capital / Cr pool cash)
+   * dated `reversedOn`, the reversal record, and the bank reference given back so the transfer can
+   * be booked again correctly. What it paid against calls is owed again. The member's row is
+   * locked first, as for a contribution, and the contribution read again under that lock.
+   */
+  async reverseContribution(trx: Trx, input: ContributionReversalInput): Promise<ContributionView> {
+    const { fund } = input;
+    const found = await repo.findContribution(trx, fund.id, input.contributionId);
+    if (!found) throw contributionNotFound(input.contributionId);
+    const member = await lockMember(trx, fund.id, found.member_id);
+    this.assertContributable(member, found.member_id);
+    const contribution = await repo.findContribution(trx, fund.id, input.contributionId);
+    assert(contribution, `contribution ${input.contributionId} vanished under its member's lock`);
+    if (contribution.reversal_entry_id !== null) {
+      throw capitalError(
+        'contribution_already_reversed',
+        `Contribution ${contribution.id} was reversed on ${contribution.reversed_on}.`,
+        { reversalEntryId: contribution.reversal_entry_id },
+      );
+    }
+    const today = this.deps.funds.today(fund);
+    const reversedOn = input.reversedOn ?? today;
+    if (reversedOn > today) {
+      throw capitalError('reversed_on_in_future', `A reversal is dated today (${today}) or earlier.`, {
+        reversedOn,
+        today,
+      });
+    }
+    const { entry } = await this.deps.ledger.reverseEntry(trx, {
+      fundId: fund.id,
+      entryId: contribution.entry_id,
+      effectiveDate: reversedOn,
+      memo: `Reversal of the contribution with bank ref ${contribution.bank_reference}: ${input.reason}`.slice(0, 500),
+      actor: input.actor,
+      requestId: input.requestId,
+    });
+    await repo.insertReversal(trx, {
+      contribution_id: contribution.id,
+      fund_id: fund.id,
+      entry_id: entry.id,
+      reversed_on: reversedOn,
+      reason: input.reason,
+      created_by: input.actor.userId,
+    });
+    const reversed = await repo.findContribution(trx, fund.id, contribution.id);
+    assert(reversed?.reversal_entry_id === entry.id, `reversal of contribution ${contribution.id} not recorded`);
+    return toContributionView(reversed, await repo.allocationsOf(trx, [contribution.id]));
   }
 
   private assertContributable(member: MemberRow | undefined, memberId: string): asserts member is MemberRow {
@@ -462,4 +528,10 @@ export function checkStatementPeriod(from: string, to: string): void {
       { from, to, yearsMax: STATEMENT_YEARS_MAX },
     );
   }
+}
+
+function contributionNotFound(contributionId: string) {
+  return capitalError('contribution_not_found', `Contribution ${contributionId} does not exist in this fund.`, {
+    contributionId,
+  });
 }

@@ -31,6 +31,10 @@ export function toContributionView(row: ContributionRow, allocations: readonly A
       amount: formatAmount(new Money(allocation.amount)),
     })),
     unallocated: formatAmount(unallocated),
+    reversal:
+      row.reversal_entry_id === null
+        ? null
+        : { entryId: row.reversal_entry_id, reversedOn: row.reversed_on!, reason: row.reversal_reason! },
     createdBy: row.created_by,
     createdAt: iso(row.created_at),
   };

@@ -130,7 +130,7 @@ export async function outstandingCalls(db: Db, fundId: string, memberId: string)
        FROM capital_call_items i
        JOIN capital_calls c ON c.id = i.call_id
        LEFT JOIN LATERAL (
-         SELECT sum(a.amount) AS amount FROM contribution_allocations a
+         SELECT sum(a.amount) AS amount FROM contribution_allocations_in_force a
           WHERE a.call_id = i.call_id AND a.member_id = i.member_id
        ) paid ON true
       WHERE i.fund_id = ? AND i.member_id = ? AND i.due_amount - coalesce(paid.amount, 0) > 0

@@ -24,6 +24,7 @@ export const LEDGER_ERRORS = {
   account_not_found: { status: 404, title: 'Account not found' },
   entry_not_found: { status: 404, title: 'Journal entry not found' },
   entry_already_reversed: { status: 409, title: 'The entry has already been reversed' },
+  entry_owned_by_feature: { status: 422, title: 'This entry is corrected through the feature that posted it' },
   entry_is_reversal: { status: 422, title: 'A reversal cannot itself be reversed' },
   reversal_before_original: {
     status: 400,

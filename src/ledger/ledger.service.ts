@@ -270,6 +270,12 @@ export class LedgerService {
       actor: Actor;
       idempotencyKey?: string | undefined;
       requestId?: string | undefined;
+      /**
+       * Kinds this caller may reverse. The manual reversal passes the manual kinds: an entry a
+       * feature posted (a contribution, a close) is corrected through that feature, which keeps
+       * its own records in step with the ledger.
+       */
+      onlyKinds?: readonly string[] | undefined;
     },
   ): Promise<PostedEntry> {
     if (!isIsoDate(input.effectiveDate)) {
@@ -281,6 +287,13 @@ export class LedgerService {
     }
     const original = await repo.getEntry(trx, input.fundId, input.entryId);
     assert(original, `locked entry ${input.entryId} not found`);
+    if (input.onlyKinds && original.kind !== 'reversal' && !input.onlyKinds.includes(original.kind)) {
+      throw ledgerError(
+        'entry_owned_by_feature',
+        `Entry ${original.id} is a ${original.kind} entry: correct it through the feature that posted it (for a contribution, POST …/contributions/{id}/reverse), which keeps its records in step.`,
+        { kind: original.kind },
+      );
+    }
     const lines: EntryLineInput[] = original.postings.map((posting) => ({
       accountId: posting.accountId,
       side: posting.side === 'debit' ? 'credit' : 'debit',

@@ -195,7 +195,7 @@ export async function membersWithOverdueCalls(
     .joinRaw(
       `CROSS JOIN LATERAL (
          SELECT coalesce(sum(ca.amount), 0) AS paid
-           FROM contribution_allocations ca
+           FROM contribution_allocations_in_force ca
           WHERE ca.call_id = i.call_id AND ca.member_id = i.member_id
        ) p`,
     )

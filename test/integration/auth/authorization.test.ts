@@ -47,6 +47,7 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds/{fundId}/members/{memberId}/contributions': ADMIN,
   'get /funds/{fundId}/members/{memberId}/contributions': ALL,
   'get /funds/{fundId}/contributions': ALL,
+  'post /funds/{fundId}/contributions/{contributionId}/reverse': ADMIN,
   'post /funds/{fundId}/capital-calls': ADMIN,
   'get /funds/{fundId}/capital-calls': ALL,
   'get /funds/{fundId}/capital-calls/{callId}': ALL,
@@ -214,6 +215,25 @@ const CALLS: Record<string, Call> = {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/members/${w.memberId}/contributions`)).set(user.auth),
     success: 200,
     writes: false,
+  },
+  'post /funds/{fundId}/contributions/{contributionId}/reverse': {
+    prepare: async (w) => {
+      const recorded = await h.http
+        .post(api(`/funds/${w.fund.id}/members/${w.memberId}/contributions`))
+        .set(w.fund.admin.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ amount: '1.00', receivedOn: TEST_TODAY, bankReference: unique('BANK-') });
+      if (recorded.status !== 201) throw new Error(`contribution not recorded: ${recorded.status} ${recorded.text}`);
+      return { contributionId: recorded.body.id as string };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/contributions/${prepared.contributionId}/reverse`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'reversed by the authorization matrix' }),
+    success: 201,
+    writes: true,
   },
   'get /funds/{fundId}/contributions': {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/contributions`)).set(user.auth),

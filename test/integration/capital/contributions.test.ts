@@ -49,6 +49,7 @@ describe('recording a contribution', () => {
       entryId: expect.any(String),
       allocations: [],
       unallocated: '40000.00',
+      reversal: null,
       createdBy: fund.admin.id,
       createdAt: expect.any(String),
     });
