@@ -23,7 +23,7 @@ afterAll(async () => {
   await h.close();
 });
 
-function reverse(fund: TestFund, contributionId: string, body: Record<string, unknown>, key = randomUUID()) {
+function reverse(fund: TestFund, contributionId: string, body: Record<string, unknown>, key: string = randomUUID()) {
   return h.http
     .post(api(`/funds/${fund.id}/contributions/${contributionId}/reverse`))
     .set(fund.admin.auth)
