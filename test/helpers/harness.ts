@@ -76,7 +76,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const services = createServices(db, config, clock, config.jwt.current!);
   const app = createApp({ db, config, logger, clock, services });
-  return {
+  const harness: Harness = {
     db,
     databaseUrl,
     app,
@@ -86,6 +86,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     users: services.users,
     http: request(app),
     close: async () => {
+      OPEN_HARNESSES.delete(harness);
       await db.destroy();
       const cleanup = new pg.Client({ connectionString: adminUrl });
       await cleanup.connect();
@@ -93,7 +94,12 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       await cleanup.end();
     },
   };
+  OPEN_HARNESSES.add(harness);
+  return harness;
 }
+
+/** Every harness not yet closed: after each test, the funds it changed are checked (consistency.ts). */
+export const OPEN_HARNESSES = new Set<Harness>();
 
 let sequence = 0;
 /** A name no other test in the run uses. */

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { tamperedWith } from '../../helpers/consistency';
 import { canonicalOfStored, chainHash } from '../../../src/audit/audit.service';
 import { bankCharge, createFund, fundPool, postEntry, type TestFund } from '../../helpers/factories';
 import { startHarness, TEST_JWT_KEY, type Harness } from '../../helpers/harness';
@@ -117,6 +118,8 @@ describe('verifying the chain', () => {
   let fund: TestFund;
   beforeEach(async () => {
     fund = await createFund(h);
+    // Every test here breaks the fund's chain on purpose.
+    tamperedWith(h, fund.id);
     await fundPool(h, fund, '10.00');
     for (let index = 0; index < 3; index += 1) await postEntry(h, fund.admin, fund.id, bankCharge('1.00'));
   });
