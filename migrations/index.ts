@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as foundation from './20261121000100_foundation';
 import * as capital from './20261122000100_capital';
+import * as loanApplications from './20261123000100_loan_applications';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -10,4 +11,5 @@ import * as capital from './20261122000100_capital';
 export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261121000100_foundation', module: foundation },
   { name: '20261122000100_capital', module: capital },
+  { name: '20261123000100_loan_applications', module: loanApplications },
 ];

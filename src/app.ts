@@ -22,6 +22,8 @@ import { mountRoutes, type AnyRoute } from './http/route';
 import { capitalRoutes } from './capital/capital.routes';
 import { CapitalService } from './capital/capital.service';
 import { ledgerRoutes } from './ledger/ledger.routes';
+import { loansRoutes } from './loans/loans.routes';
+import { LoanService } from './loans/loans.service';
 import { LedgerService } from './ledger/ledger.service';
 import { membersRoutes } from './members/members.routes';
 import { MemberService } from './members/members.service';
@@ -38,6 +40,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...capitalRoutes,
   ...exitsRoutes,
   ...periodsRoutes,
+  ...loansRoutes,
   ...ledgerRoutes,
   ...auditRoutes,
 ];
@@ -70,6 +73,7 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     capital: new CapitalService(deps),
     exits: new ExitService(deps),
     periods: new PeriodService(deps),
+    loans: new LoanService(deps),
   };
 }
 

@@ -37,6 +37,15 @@ export const PERMISSIONS = {
   'exits.pay': ['admin'],
   'periods.read': ['admin', 'committee', 'auditor'],
   'periods.close': ['admin'],
+  // Loan applications: member users act for their own enterprise only (the loans service checks
+  // it); consents are given by the users bound to the guarantor or the peer lender.
+  'loan_applications.read': ['admin', 'committee', 'member', 'auditor'],
+  'loan_applications.create': ['admin', 'member'],
+  'loan_applications.update': ['admin', 'member'],
+  'loan_applications.submit': ['admin', 'member'],
+  'loan_applications.withdraw': ['admin', 'member'],
+  'loan_guarantees.consent': ['committee', 'member'],
+  'loan_applications.lender_consent': ['committee', 'member'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -10,6 +10,7 @@ import type { ExitService } from '../exits/exits.service';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { CapitalService } from '../capital/capital.service';
 import type { LedgerService } from '../ledger/ledger.service';
+import type { LoanService } from '../loans/loans.service';
 import type { MemberService } from '../members/members.service';
 import type { PeriodService } from '../periods/periods.service';
 
@@ -24,6 +25,7 @@ export interface Services {
   capital: CapitalService;
   exits: ExitService;
   periods: PeriodService;
+  loans: LoanService;
 }
 
 /** What the whole app shares: built once in createApp. */

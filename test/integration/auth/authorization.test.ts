@@ -69,6 +69,14 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'get /funds/{fundId}/holds': OVERSIGHT,
   'get /funds/{fundId}/audit': OVERSIGHT,
   'get /funds/{fundId}/audit/verify': OVERSIGHT,
+  'post /funds/{fundId}/loan-applications': ['admin', 'member'],
+  'patch /funds/{fundId}/loan-applications/{loanId}': ['admin', 'member'],
+  'post /funds/{fundId}/loan-applications/{loanId}/submit': ['admin', 'member'],
+  'post /funds/{fundId}/loan-applications/{loanId}/withdraw': ['admin', 'member'],
+  'post /funds/{fundId}/loan-applications/{loanId}/guarantees/{guaranteeId}/consent': ['committee', 'member'],
+  'post /funds/{fundId}/loan-applications/{loanId}/lender-consent': ['committee', 'member'],
+  'get /funds/{fundId}/loan-applications': ALL,
+  'get /funds/{fundId}/loan-applications/{loanId}': ALL,
 };
 
 const ROUTE_KEYS = ROUTES.map((route) => `${route.method} ${route.path}`);
@@ -409,7 +417,131 @@ const CALLS: Record<string, Call> = {
     success: 200,
     writes: false,
   },
+  'post /funds/{fundId}/loan-applications': {
+    send: (user, w) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/loan-applications`))
+        .set(user.auth)
+        .send(loanApplicationBody(w)),
+    success: 201,
+    writes: true,
+  },
+  'patch /funds/{fundId}/loan-applications/{loanId}': {
+    prepare: async (w) => ({ loanId: (await draftLoan(w)).loanId }),
+    send: (user, w, prepared) =>
+      h.http
+        .patch(api(`/funds/${w.fund.id}/loan-applications/${prepared.loanId}`))
+        .set(user.auth)
+        .send({ purpose: 'changed by the authorization matrix' }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/loan-applications/{loanId}/submit': {
+    prepare: async (w) => ({ loanId: (await draftLoan(w)).loanId }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/loan-applications/${prepared.loanId}/submit`))
+        .set(user.auth)
+        .send(),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/loan-applications/{loanId}/withdraw': {
+    prepare: async (w) => ({ loanId: (await draftLoan(w)).loanId }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/loan-applications/${prepared.loanId}/withdraw`))
+        .set(user.auth)
+        .send({ reason: 'withdrawn by the authorization matrix' }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/loan-applications/{loanId}/guarantees/{guaranteeId}/consent': {
+    // A guarantor of its own; the member and committee callers are users bound to it.
+    prepare: async (w, role) => {
+      const party = await partyMember(w, role);
+      const { loanId, guaranteeId } = await draftLoan(w, {
+        guarantors: [{ memberId: party.memberId, amount: '10.00', type: 'general' }],
+      });
+      return { ...party, loanId, guaranteeId: guaranteeId! };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .post(
+          api(`/funds/${w.fund.id}/loan-applications/${prepared.loanId}/guarantees/${prepared.guaranteeId}/consent`),
+        )
+        .set(prepared.auth ? { Authorization: prepared.auth } : user.auth)
+        .send({ decision: 'accept' }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/loan-applications/{loanId}/lender-consent': {
+    prepare: async (w, role) => {
+      const party = await partyMember(w, role);
+      const { loanId } = await draftLoan(w, { lender: { type: 'peer', memberId: party.memberId } });
+      return { ...party, loanId };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/loan-applications/${prepared.loanId}/lender-consent`))
+        .set(prepared.auth ? { Authorization: prepared.auth } : user.auth)
+        .send({ decision: 'accept' }),
+    success: 200,
+    writes: true,
+  },
+  'get /funds/{fundId}/loan-applications': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/loan-applications`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/loan-applications/{loanId}': {
+    prepare: async (w) => ({ loanId: (await draftLoan(w)).loanId }),
+    send: (user, w, prepared) =>
+      h.http.get(api(`/funds/${w.fund.id}/loan-applications/${prepared.loanId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
 };
+
+/**
+ * A loan application the world's member could submit: 100.00 from the pool for 30 days (the
+ * matrix's policy change caps terms at 90), covered by collateral alone.
+ */
+function loanApplicationBody(w: World, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    borrowerMemberId: w.memberId,
+    amount: '100.00',
+    purpose: 'authorization matrix',
+    termDays: 30,
+    repaymentMethod: 'bullet',
+    wantedOn: TEST_TODAY,
+    lender: { type: 'pool' },
+    collateral: [{ description: '存单', kind: 'deposit', valuation: '100.00', valuedOn: TEST_TODAY, haircutPct: '0' }],
+    ...overrides,
+  };
+}
+
+/** A draft by the fund's administrator for the world's member. */
+async function draftLoan(
+  w: World,
+  overrides: Record<string, unknown> = {},
+): Promise<{ loanId: string; guaranteeId: string | undefined }> {
+  const response = await h.http
+    .post(api(`/funds/${w.fund.id}/loan-applications`))
+    .set(w.fund.admin.auth)
+    .send(loanApplicationBody(w, overrides));
+  if (response.status !== 201) throw new Error(`draft not made: ${response.status} ${response.text}`);
+  const guarantees = response.body.guarantees as { id: string }[];
+  return { loanId: response.body.id as string, guaranteeId: guarantees[0]?.id };
+}
+
+/** A fresh member to guarantee or lend; member and committee callers act as users bound to it. */
+async function partyMember(w: World, role: Role): Promise<Record<string, string>> {
+  const memberId = await createMember(h, w.fund.id);
+  if (role !== 'member' && role !== 'committee') return { memberId };
+  const user = await makeUser(h, role, { fundId: w.fund.id, memberId });
+  return { memberId, auth: user.auth.Authorization };
+}
 
 /** A valid credit code no other call uses (GB 32100-2015 check character computed by the module). */
 let codeSequence = 0;
