@@ -132,7 +132,9 @@ function toPolicyView(version: PolicyVersion): z.input<typeof policyVersionView>
 
 async function fundResponse(ctx: RequestContext, db: Db, fund: Fund): Promise<z.input<typeof fundView>> {
   const { funds } = ctx.app.services;
-  const [leadMemberId, policy] = await Promise.all([funds.leadMemberId(db, fund.id), funds.policyInForce(db, fund)]);
+  // One after the other: `db` may be a transaction, whose one connection runs one query at a time.
+  const leadMemberId = await funds.leadMemberId(db, fund.id);
+  const policy = await funds.policyInForce(db, fund);
   return { ...toSummaryView(fund), leadMemberId, policy: toPolicyView(policy) };
 }
 

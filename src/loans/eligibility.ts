@@ -220,10 +220,9 @@ async function poolLimitRules(db: Db, { fund, loan, policy }: EligibilityInput):
 
 async function coverageRules(db: Db, { fund, loan, policy }: EligibilityInput): Promise<EligibilityFailure[]> {
   const failures: EligibilityFailure[] = [];
-  const [guarantees, collateral] = await Promise.all([
-    repo.guaranteesOf(db, fund.id, [loan.id]),
-    repo.collateralOf(db, fund.id, [loan.id]),
-  ]);
+  // Sequential: `db` is often the caller's transaction, one connection, one query at a time.
+  const guarantees = await repo.guaranteesOf(db, fund.id, [loan.id]);
+  const collateral = await repo.collateralOf(db, fund.id, [loan.id]);
   const coverage = coverageOf(loan, guarantees, collateral, policy.guaranteeCoveragePct);
   if (coverage.total.lt(coverage.required)) {
     const waiting = coverage.proposed.gt(0) ? `; ${fen(coverage.proposed)} of guarantees still await consent` : '';

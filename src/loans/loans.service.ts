@@ -372,11 +372,10 @@ export class LoanService {
       limit: filter.limit,
     });
     const ids = loans.map((loan) => loan.id);
-    const [guarantees, collateral, { policy }] = await Promise.all([
-      repo.guaranteesOf(db, fund.id, ids),
-      repo.collateralOf(db, fund.id, ids),
-      this.deps.funds.policyInForce(db, fund),
-    ]);
+    // Sequential: `db` may be a transaction, whose one connection runs one query at a time.
+    const guarantees = await repo.guaranteesOf(db, fund.id, ids);
+    const collateral = await repo.collateralOf(db, fund.id, ids);
+    const { policy } = await this.deps.funds.policyInForce(db, fund);
     return toApplicationViews(loans, guarantees, collateral, policy.guaranteeCoveragePct);
   }
 
@@ -388,11 +387,9 @@ export class LoanService {
 
   /** Coverage is shown against the policy in force today. */
   private async view(db: Db, fund: Fund, loan: repo.LoanRow): Promise<ApplicationView> {
-    const [guarantees, collateral, { policy }] = await Promise.all([
-      repo.guaranteesOf(db, fund.id, [loan.id]),
-      repo.collateralOf(db, fund.id, [loan.id]),
-      this.deps.funds.policyInForce(db, fund),
-    ]);
+    const guarantees = await repo.guaranteesOf(db, fund.id, [loan.id]);
+    const collateral = await repo.collateralOf(db, fund.id, [loan.id]);
+    const { policy } = await this.deps.funds.policyInForce(db, fund);
     return toApplicationView(loan, guarantees, collateral, policy.guaranteeCoveragePct);
   }
 

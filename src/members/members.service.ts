@@ -263,10 +263,9 @@ export class MemberService {
 
   private async withCapital(db: Db, fund: Fund, rows: readonly repo.MemberRow[]): Promise<MemberWithCapital[]> {
     const ids = rows.map((row) => row.id);
-    const [paidIn, overdue] = await Promise.all([
-      repo.paidInAmounts(db, fund.id, ids),
-      repo.membersWithOverdueCalls(db, fund.id, this.deps.funds.today(fund), ids),
-    ]);
+    // Sequential: `db` may be a transaction, whose one connection runs one query at a time.
+    const paidIn = await repo.paidInAmounts(db, fund.id, ids);
+    const overdue = await repo.membersWithOverdueCalls(db, fund.id, this.deps.funds.today(fund), ids);
     const overdueIds = new Set(overdue.map((item) => item.memberId));
     return rows.map((row) => ({
       row,

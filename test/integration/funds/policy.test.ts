@@ -22,7 +22,13 @@ async function policyRows(fundId: string) {
 }
 
 async function auditActions(fundId: string): Promise<string[]> {
-  return (await h.db('audit_log').where({ fund_id: fundId }).orderBy('created_at').pluck('action')) as string[];
+  // In chain order: the test clock stands still, so timestamps tie.
+  return (await h
+    .db('audit_log as a')
+    .join('audit_links as l', 'l.audit_id', 'a.id')
+    .where({ 'a.fund_id': fundId })
+    .orderBy('l.seq')
+    .pluck('a.action')) as string[];
 }
 
 describe('fund policy', () => {
@@ -183,9 +189,11 @@ describe('fund details', () => {
     const leads = await h.db('members').where({ fund_id: fund.id, alliance_role: 'lead' }).pluck('id');
     expect(leads).toEqual([second]);
     const audits = await h
-      .db('audit_log')
-      .where({ fund_id: fund.id, action: 'funds.fund.update' })
-      .orderBy('created_at');
+      .db('audit_log as a')
+      .join('audit_links as l', 'l.audit_id', 'a.id')
+      .where({ 'a.fund_id': fund.id, 'a.action': 'funds.fund.update' })
+      .orderBy('l.seq')
+      .select('a.payload');
     expect(
       audits.map((row: { payload: { replacedLeadMemberId?: string } }) => row.payload.replacedLeadMemberId),
     ).toEqual([null, first]);

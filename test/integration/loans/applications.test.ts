@@ -261,10 +261,11 @@ describe('editing a draft', () => {
     expect(response.status).toBe(200);
     expect(response.body.guarantees[0]).toMatchObject({ status: 'proposed', decidedBy: null, decidedAt: null });
     const audit = await h
-      .db('audit_log')
-      .where({ fund_id: w.fund.id, target_id: loan.id, action: 'loans.application.update' })
-      .orderBy('id', 'desc')
-      .first('payload');
+      .db('audit_log as a')
+      .join('audit_links as l', 'l.audit_id', 'a.id')
+      .where({ 'a.fund_id': w.fund.id, 'a.target_id': loan.id, 'a.action': 'loans.application.update' })
+      .orderBy('l.seq', 'desc')
+      .first('a.payload');
     expect(audit.payload).toMatchObject({ guaranteesReopened: 1 });
   });
 

@@ -65,11 +65,13 @@ export async function memberState(h: Harness, fundId: string) {
 }
 
 export async function auditRows(h: Harness, fundId: string, action: string, targetId: string) {
+  // In chain order: the test clock stands still, so timestamps tie.
   return (await h
-    .db('audit_log')
-    .where({ fund_id: fundId, action, target_id: targetId })
-    .orderBy('created_at')
-    .select('action', 'target_type', 'payload', 'actor_id')) as {
+    .db('audit_log as a')
+    .join('audit_links as l', 'l.audit_id', 'a.id')
+    .where({ 'a.fund_id': fundId, 'a.action': action, 'a.target_id': targetId })
+    .orderBy('l.seq')
+    .select('a.action', 'a.target_type', 'a.payload', 'a.actor_id')) as {
     action: string;
     target_type: string;
     payload: Record<string, unknown>;
