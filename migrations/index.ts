@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import * as foundation from './20261121000100_foundation';
 import * as capital from './20261122000100_capital';
 import * as loanApplications from './20261123000100_loan_applications';
+import * as committee from './20261124000100_committee';
+import * as disbursements from './20261124000200_disbursements';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -12,4 +14,6 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261121000100_foundation', module: foundation },
   { name: '20261122000100_capital', module: capital },
   { name: '20261123000100_loan_applications', module: loanApplications },
+  { name: '20261124000100_committee', module: committee },
+  { name: '20261124000200_disbursements', module: disbursements },
 ];

@@ -22,6 +22,10 @@ import { mountRoutes, type AnyRoute } from './http/route';
 import { capitalRoutes } from './capital/capital.routes';
 import { CapitalService } from './capital/capital.service';
 import { ledgerRoutes } from './ledger/ledger.routes';
+import { committeeRoutes } from './committee/committee.routes';
+import { CommitteeService } from './committee/committee.service';
+import { disbursementRoutes } from './loans/disbursements.routes';
+import { DisbursementService } from './loans/disbursements.service';
 import { loansRoutes } from './loans/loans.routes';
 import { LoanService } from './loans/loans.service';
 import { LedgerService } from './ledger/ledger.service';
@@ -41,6 +45,8 @@ export const ROUTES: readonly AnyRoute[] = [
   ...exitsRoutes,
   ...periodsRoutes,
   ...loansRoutes,
+  ...committeeRoutes,
+  ...disbursementRoutes,
   ...ledgerRoutes,
   ...auditRoutes,
 ];
@@ -62,6 +68,7 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
   const users = new UserService(db, audit, (userId) => auth.forget(userId));
   const funds = new FundService(ledger, clock);
   const deps = { ledger, audit, funds, clock };
+  const loans = new LoanService(deps);
   return {
     ledger,
     audit,
@@ -73,7 +80,9 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     capital: new CapitalService(deps),
     exits: new ExitService(deps),
     periods: new PeriodService(deps),
-    loans: new LoanService(deps),
+    loans,
+    committee: new CommitteeService({ ...deps, loans }),
+    disbursements: new DisbursementService({ ...deps, loans }),
   };
 }
 

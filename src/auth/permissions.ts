@@ -46,6 +46,18 @@ export const PERMISSIONS = {
   'loan_applications.withdraw': ['admin', 'member'],
   'loan_guarantees.consent': ['committee', 'member'],
   'loan_applications.lender_consent': ['committee', 'member'],
+  // Committee: admins keep the rotation and convene meetings; committee members attend and vote.
+  'committee.rotation.read': ['admin', 'committee', 'auditor'],
+  'committee.rotation.write': ['admin'],
+  'meetings.read': ['admin', 'committee', 'auditor'],
+  'meetings.manage': ['admin'],
+  'meetings.vote': ['committee'],
+  // An administrator, or the meeting's chair (the service checks the chair).
+  'meetings.decide': ['admin', 'committee'],
+  'loans.fast_track': ['admin', 'committee'],
+  // Loans after approval: member users see their own (borrower, guarantor, peer lender).
+  'loans.read': ['admin', 'committee', 'member', 'auditor'],
+  'loans.disburse': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

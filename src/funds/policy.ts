@@ -47,7 +47,9 @@ const ratio = (description: string) =>
 
 /** Every field's schema without its default: the base of both the policy and a policy change. */
 const committeeFields = {
-  quorum: ratio('Share of committee members who must attend for a vote to count (at least).'),
+  quorum: ratio(
+    'Quorum: the non-recused committee members present and voting must be strictly more than this share of all non-recused members.',
+  ),
   passThreshold: ratio('Share of the votes cast that must be in favour (strictly more than).'),
   largeLoanAmount: amount('Loans of at least this principal need the large-loan threshold.'),
   largeLoanPassThreshold: ratio('Share of the votes cast in favour a large loan needs (at least).'),

@@ -10,6 +10,8 @@ import type { ExitService } from '../exits/exits.service';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { CapitalService } from '../capital/capital.service';
 import type { LedgerService } from '../ledger/ledger.service';
+import type { CommitteeService } from '../committee/committee.service';
+import type { DisbursementService } from '../loans/disbursements.service';
 import type { LoanService } from '../loans/loans.service';
 import type { MemberService } from '../members/members.service';
 import type { PeriodService } from '../periods/periods.service';
@@ -26,6 +28,8 @@ export interface Services {
   exits: ExitService;
   periods: PeriodService;
   loans: LoanService;
+  committee: CommitteeService;
+  disbursements: DisbursementService;
 }
 
 /** What the whole app shares: built once in createApp. */

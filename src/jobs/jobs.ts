@@ -7,6 +7,7 @@ import type { Services } from '../http/context';
 import { purgeKeysBefore } from '../http/idempotency.repo';
 import { fundsWithExpiredHolds } from '../ledger/ledger.repo';
 import { HOLD_EXPIRY_BATCH_MAX } from '../ledger/ledger.service';
+import { cancelLoansWithExpiredHolds } from '../loans/disbursements.service';
 
 /** Idempotency keys answer retries for a week, then go. */
 export const IDEMPOTENCY_RETENTION_DAYS = 7;
@@ -41,6 +42,19 @@ export async function releaseExpiredHolds(deps: JobDeps): Promise<{ funds: numbe
           },
           requestId: null,
         });
+        // Approved pool loans whose hold just expired are cancelled in the same transaction.
+        const cancelled = await cancelLoansWithExpiredHolds(trx, fundId, deps.clock.now());
+        if (cancelled.length > 0) {
+          await deps.services.audit.record(trx, {
+            fundId,
+            actor: SYSTEM_ACTOR,
+            action: 'loans.approval.expire',
+            targetType: 'loan',
+            targetId: null,
+            payload: { reason: 'approval hold expired', loans: cancelled },
+            requestId: null,
+          });
+        }
         return expired.length;
       });
       holds += released;

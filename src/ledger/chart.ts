@@ -39,6 +39,8 @@ export const CHART_OF_ACCOUNTS: readonly AccountTemplate[] = [
   per('loan', '1201', 'Loan principal receivable', 'asset', 'debit', '0.00'),
   per('loan', '1202', 'Interest receivable', 'asset', 'debit', '0.00'),
   per('loan', '1203', 'Penalty interest receivable', 'asset', 'debit', '0.00'),
+  // The one-time service fee charged at disbursement, owed by the borrower until repaid.
+  per('loan', '1204', 'Fee receivable', 'asset', 'debit', '0.00'),
   // A contra asset: it carries a credit balance against the receivables.
   fund('1231', 'Loan loss allowance', 'asset', 'credit', '0.00'),
   per('member', '1301', 'Guarantor receivable (called, unpaid)', 'asset', 'debit', '0.00'),

@@ -14,6 +14,7 @@ import {
 import { makeUser, startHarness, TEST_TODAY, unique, type Harness, type TestUser } from '../../helpers/harness';
 import { expectFundConsistent, snapshot } from '../../helpers/invariants';
 import { expectProblem, PASSWORD } from './problem';
+import { approveByContract } from '../disbursements/disbursements.helpers';
 import { SYSTEM_ACTOR } from '../../../src/auth/principal';
 import { inTransaction } from '../../../src/db/transaction';
 import { creditCodeCheckChar } from '../../../src/members/credit-code';
@@ -59,6 +60,23 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds/{fundId}/periods/{period}/close': ADMIN,
   'get /funds/{fundId}/periods': OVERSIGHT,
   'get /funds/{fundId}/periods/{period}': OVERSIGHT,
+  'post /funds/{fundId}/loans/{loanId}/disbursements': ADMIN,
+  'post /funds/{fundId}/loans/{loanId}/disbursements/{requestId}/confirm': ADMIN,
+  'get /funds/{fundId}/loans': ALL,
+  'get /funds/{fundId}/loans/{loanId}': ALL,
+  'get /funds/{fundId}/loans/{loanId}/schedule': ALL,
+
+  'put /funds/{fundId}/committee/rotation': ADMIN,
+  'get /funds/{fundId}/committee/rotation': OVERSIGHT,
+  'post /funds/{fundId}/meetings': ADMIN,
+  'get /funds/{fundId}/meetings': OVERSIGHT,
+  'get /funds/{fundId}/meetings/{meetingId}': OVERSIGHT,
+  'get /funds/{fundId}/meetings/{meetingId}/minutes': OVERSIGHT,
+  'post /funds/{fundId}/meetings/{meetingId}/attendance': ADMIN,
+  'post /funds/{fundId}/meetings/{meetingId}/items/{itemId}/votes': ['committee'],
+  'post /funds/{fundId}/meetings/{meetingId}/items/{itemId}/decide': ['admin', 'committee'],
+  'post /funds/{fundId}/loan-applications/{loanId}/fast-track': ['admin', 'committee'],
+  'get /funds/{fundId}/committee/ratifications': OVERSIGHT,
   'get /funds/{fundId}/accounts': ALL,
   'get /funds/{fundId}/accounts/{accountId}': ALL,
   'get /funds/{fundId}/entries': ALL,
@@ -357,6 +375,187 @@ const CALLS: Record<string, Call> = {
     success: 200,
     writes: false,
   },
+
+  'post /funds/{fundId}/loans/{loanId}/disbursements': {
+    // A loan of 100.00, approved in a lending fund of its own (fresh per call: a disbursement is once).
+    prepare: async (w) => {
+      const { fund, borrower } = await lendingFundOf(w);
+      return { fundId: fund.id, loanId: await approvedLoanIn(w, fund.id, borrower, '100.00') };
+    },
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/loans/${prepared.loanId}/disbursements`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ bankReference: 'AUTHZ-DISBURSE' }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/loans/{loanId}/disbursements/{requestId}/confirm': {
+    // 100,000.00 is at the maker-checker threshold: another administrator (the maker) asks first.
+    prepare: async (w) => {
+      const { fund, borrower } = await lendingFundOf(w);
+      const loanId = await approvedLoanIn(w, fund.id, borrower, '100000.00');
+      const maker = await makeUser(h, 'admin');
+      const asked = await h.http
+        .post(api(`/funds/${fund.id}/loans/${loanId}/disbursements`))
+        .set(maker.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ bankReference: 'AUTHZ-MAKER' });
+      if (asked.status !== 201 || asked.body.status !== 'awaiting_confirmation') {
+        throw new Error(`disbursement request not made: ${asked.status} ${asked.text}`);
+      }
+      return { fundId: fund.id, loanId, requestId: asked.body.id as string };
+    },
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/loans/${prepared.loanId}/disbursements/${prepared.requestId}/confirm`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send(),
+    success: 200,
+    writes: true,
+  },
+  'get /funds/{fundId}/loans': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/loans`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/loans/{loanId}': {
+    prepare: async (w) => ({ loanId: await worldLoanOf(w) }),
+    send: (user, w, prepared) => h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/loans/{loanId}/schedule': {
+    prepare: async (w) => ({ loanId: await worldLoanOf(w) }),
+    send: (user, w, prepared) =>
+      h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/schedule`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+
+  'put /funds/{fundId}/committee/rotation': {
+    prepare: async (w) => ({ chairUserId: (await committeeSeat(w)).userId }),
+    send: (user, w, prepared) =>
+      h.http
+        .put(api(`/funds/${w.fund.id}/committee/rotation`))
+        .set(user.auth)
+        .send({ months: [{ month: '2026-09', chairUserId: prepared.chairUserId }] }),
+    success: 200,
+    writes: true,
+  },
+  'get /funds/{fundId}/committee/rotation': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/committee/rotation`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/meetings': {
+    prepare: async (w) => ({ loanId: await submittedLoan(w), chairUserId: (await committeeSeat(w)).userId }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/meetings`))
+        .set(user.auth)
+        .send({ heldOn: TEST_TODAY, chairUserId: prepared.chairUserId, applicationIds: [prepared.loanId] }),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/meetings': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/meetings`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/meetings/{meetingId}': {
+    prepare: async (w) => meetingOnAgenda(w),
+    send: (user, w, prepared) => h.http.get(api(`/funds/${w.fund.id}/meetings/${prepared.meetingId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/meetings/{meetingId}/minutes': {
+    prepare: async (w) => meetingOnAgenda(w),
+    send: (user, w, prepared) =>
+      h.http
+        .get(api(`/funds/${w.fund.id}/meetings/${prepared.meetingId}/minutes`))
+        .set(user.auth)
+        .set('Accept', 'text/markdown'),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/meetings/{meetingId}/attendance': {
+    prepare: async (w) => {
+      const meeting = await meetingOnAgenda(w);
+      return { ...meeting, attendeeId: (await committeeSeat(w)).userId };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/meetings/${prepared.meetingId}/attendance`))
+        .set(user.auth)
+        .send({ userIds: [prepared.attendeeId] }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/meetings/{meetingId}/items/{itemId}/votes': {
+    // A fresh meeting with a present committee member bound to a member of its own; the committee
+    // caller votes as that member.
+    prepare: async (w) => {
+      const meeting = await meetingOnAgenda(w);
+      const seat = await committeeSeat(w);
+      const attended = await h.http
+        .post(api(`/funds/${w.fund.id}/meetings/${meeting.meetingId}/attendance`))
+        .set(w.fund.admin.auth)
+        .send({ userIds: [seat.userId] });
+      if (attended.status !== 200) throw new Error(`attendance not recorded: ${attended.status} ${attended.text}`);
+      return { ...meeting, auth: seat.auth };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/meetings/${prepared.meetingId}/items/${prepared.itemId}/votes`))
+        .set(user.role === 'committee' ? { Authorization: prepared.auth! } : user.auth)
+        .send({ vote: 'approve', comment: 'authorization matrix' }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/meetings/{meetingId}/items/{itemId}/decide': {
+    // No votes: the item closes as "no quorum", the loan stays under review. A committee caller is
+    // the meeting's chair (only the chair, among committee members, may close an item).
+    prepare: async (w, role) => meetingOnAgenda(w, role),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/meetings/${prepared.meetingId}/items/${prepared.itemId}/decide`))
+        .set(prepared.auth ? { Authorization: prepared.auth } : user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({}),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/loan-applications/{loanId}/fast-track': {
+    // An emergency application; the committee caller is made chair of the month first. The first of
+    // the two approvals is recorded (no hold yet).
+    prepare: async (w, role): Promise<Record<string, string>> => {
+      const loanId = await submittedLoan(w, { emergency: true });
+      if (role !== 'committee') return { loanId };
+      const seat = await committeeSeat(w);
+      const rotation = await h.http
+        .put(api(`/funds/${w.fund.id}/committee/rotation`))
+        .set(w.fund.admin.auth)
+        .send({ months: [{ month: TEST_TODAY.slice(0, 7), chairUserId: seat.userId }] });
+      if (rotation.status !== 200) throw new Error(`rotation not set: ${rotation.status} ${rotation.text}`);
+      return { loanId, auth: seat.auth };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/loan-applications/${prepared.loanId}/fast-track`))
+        .set(prepared.auth ? { Authorization: prepared.auth } : user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send(),
+    success: 200,
+    writes: true,
+  },
+  'get /funds/{fundId}/committee/ratifications': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/committee/ratifications?status=failed`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
   'get /funds/{fundId}/accounts': {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/accounts`)).set(user.auth),
     success: 200,
@@ -591,6 +790,90 @@ async function exitAwaitingLiquidity(w: World): Promise<Record<string, string>> 
   }
   await inTransaction(h.db, (trx) => h.services.ledger.releaseHold(trx, fund.id, hold.id));
   return { fundId: fund.id, exitId: exit.body.id as string };
+}
+
+/**
+ * A pool loan for `borrower` drafted and submitted by the fund's administrator (covered by a
+ * deposit, 30 days, bullet), then approved by the approval contract directly (no committee).
+ */
+async function approvedLoanIn(w: World, fundId: string, borrower: string, amount: string): Promise<string> {
+  const draft = await h.http
+    .post(api(`/funds/${fundId}/loan-applications`))
+    .set(w.fund.admin.auth)
+    .send({
+      borrowerMemberId: borrower,
+      amount,
+      purpose: 'authorization matrix',
+      termDays: 30,
+      repaymentMethod: 'bullet',
+      wantedOn: TEST_TODAY,
+      lender: { type: 'pool' },
+      collateral: [{ description: '存单', kind: 'deposit', valuation: amount, valuedOn: TEST_TODAY, haircutPct: '0' }],
+    });
+  if (draft.status !== 201) throw new Error(`draft not made: ${draft.status} ${draft.text}`);
+  const loanId = draft.body.id as string;
+  const submitted = await h.http
+    .post(api(`/funds/${fundId}/loan-applications/${loanId}/submit`))
+    .set(w.fund.admin.auth)
+    .send();
+  if (submitted.status !== 200) throw new Error(`not submitted: ${submitted.status} ${submitted.text}`);
+  await approveByContract(h, fundId, loanId);
+  return loanId;
+}
+
+/**
+ * A fund of its own with 2,000,000.00 of capital: disbursements leave the world's pool alone. Each
+ * call borrows as a fresh member with 100,000.00 paid in, so no borrower's limits fill up.
+ */
+let lendingFund: Promise<TestFund> | undefined;
+async function lendingFundOf(w: World): Promise<{ fund: TestFund; borrower: string }> {
+  lendingFund ??= (async () => {
+    const fund = await createFund(h, w.fund.admin);
+    await fundPool(h, fund, '2000000.00');
+    return fund;
+  })();
+  const fund = await lendingFund;
+  const borrower = await createMember(h, fund.id);
+  await fundPool(h, fund, '100000.00', borrower);
+  return { fund, borrower };
+}
+
+/** One approved loan of 1.00 borrowed by the world's member, so its member user may read it. */
+let worldLoan: Promise<string> | undefined;
+function worldLoanOf(w: World): Promise<string> {
+  worldLoan ??= approvedLoanIn(w, w.fund.id, w.memberId, '1.00');
+  return worldLoan;
+}
+
+/** A committee user bound to a fresh member: a seat on the world's committee. */
+async function committeeSeat(w: World): Promise<{ userId: string; auth: string }> {
+  const memberId = await createMember(h, w.fund.id);
+  const user = await makeUser(h, 'committee', { fundId: w.fund.id, memberId });
+  return { userId: user.id, auth: user.auth.Authorization };
+}
+
+/** A submitted application (collateral only: nobody has to consent) of the world's member. */
+async function submittedLoan(w: World, overrides: Record<string, unknown> = {}): Promise<string> {
+  const { loanId } = await draftLoan(w, overrides);
+  const response = await h.http
+    .post(api(`/funds/${w.fund.id}/loan-applications/${loanId}/submit`))
+    .set(w.fund.admin.auth)
+    .send();
+  if (response.status !== 200) throw new Error(`not submitted: ${response.status} ${response.text}`);
+  return loanId;
+}
+
+/** A meeting with one submitted application on its agenda, chaired by a fresh committee seat. */
+async function meetingOnAgenda(w: World, role?: Role): Promise<Record<string, string>> {
+  const loanId = await submittedLoan(w);
+  const chair = await committeeSeat(w);
+  const response = await h.http
+    .post(api(`/funds/${w.fund.id}/meetings`))
+    .set(w.fund.admin.auth)
+    .send({ heldOn: TEST_TODAY, chairUserId: chair.userId, applicationIds: [loanId] });
+  if (response.status !== 201) throw new Error(`meeting not convened: ${response.status} ${response.text}`);
+  const ids = { meetingId: response.body.id as string, itemId: response.body.items[0].id as string };
+  return role === 'committee' ? { ...ids, auth: chair.auth } : ids;
 }
 
 /** Platform-wide counts: a refused POST /funds has no fund of its own to snapshot. */

@@ -1,0 +1,120 @@
+import type { Knex } from 'knex';
+// knex treats every "?" in raw SQL as a binding, even with no bindings: the SQL below avoids "?".
+
+/**
+ * Disbursement and servicing of approved loans: the terms a loan keeps from disbursement on (rate,
+ * day count, penalty uplift, service fee, dates), the disbursement requests (maker-checker) and the
+ * repayment schedule fixed at disbursement. Committee decisions and approvals have their own
+ * migration; the columns added to `loans` here are disbursement and servicing columns only.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(`
+    ALTER TABLE loans
+      ADD COLUMN disbursed_on        date,
+      ADD COLUMN maturity_date       date,
+      -- The loan's terms, copied from the policy version it was approved under when it is paid out.
+      ADD COLUMN rate_annual         numeric(10, 6) CHECK (rate_annual >= 0 AND rate_annual <= 1),
+      ADD COLUMN day_count           text CHECK (day_count IN ('ACT/360', 'ACT/365')),
+      ADD COLUMN penalty_uplift_pct  numeric(10, 6) CHECK (penalty_uplift_pct >= 0),
+      ADD COLUMN service_fee         numeric(20, 2) CHECK (service_fee >= 0),
+      -- The loan_instalments version in force: 1 at disbursement, + 1 per regeneration (extension).
+      ADD COLUMN schedule_version    integer CHECK (schedule_version >= 1),
+      ADD COLUMN cancelled_at        timestamptz,
+      ADD COLUMN cancellation_reason text CHECK (length(cancellation_reason) BETWEEN 1 AND 500),
+      -- Disbursement terms are fixed together, once.
+      ADD CONSTRAINT loans_disbursement_terms CHECK (
+        (disbursed_on IS NULL) = (maturity_date IS NULL)
+        AND (disbursed_on IS NULL) = (rate_annual IS NULL)
+        AND (disbursed_on IS NULL) = (day_count IS NULL)
+        AND (disbursed_on IS NULL) = (penalty_uplift_pct IS NULL)
+        AND (disbursed_on IS NULL) = (service_fee IS NULL)
+        AND (disbursed_on IS NULL) = (schedule_version IS NULL)
+        AND (maturity_date IS NULL OR maturity_date > disbursed_on)
+      ),
+      ADD CONSTRAINT loans_cancelled CHECK (
+        (status = 'cancelled') = (cancelled_at IS NOT NULL)
+        AND (cancellation_reason IS NULL OR cancelled_at IS NOT NULL)
+      );
+
+    -- A disbursement as asked for by one administrator. Below the maker-checker threshold it is
+    -- executed at once; at or above it waits for a second, different administrator to confirm.
+    CREATE TABLE disbursement_requests (
+      id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      fund_id                uuid NOT NULL,
+      loan_id                uuid NOT NULL,
+      amount                 numeric(20, 2) NOT NULL CHECK (amount > 0),
+      disbursed_on           date NOT NULL,
+      bank_reference         text NOT NULL CHECK (length(bank_reference) BETWEEN 1 AND 200),
+      requires_confirmation  boolean NOT NULL,
+      status                 text NOT NULL CHECK (status IN ('awaiting_confirmation', 'executed', 'cancelled')),
+      requested_by           uuid NOT NULL REFERENCES users (id),
+      requested_at           timestamptz NOT NULL,
+      confirmed_by           uuid REFERENCES users (id),
+      confirmed_at           timestamptz,
+      cancelled_at           timestamptz,
+      cancellation_reason    text CHECK (length(cancellation_reason) BETWEEN 1 AND 500),
+      -- The principal entry (Dr 1201 / Cr 1001, or Dr 7101 / Cr 7102 for a peer loan).
+      entry_id               uuid,
+      CONSTRAINT disbursement_requests_fund_id_id_key UNIQUE (fund_id, id),
+      CONSTRAINT disbursement_requests_loan_fk FOREIGN KEY (fund_id, loan_id) REFERENCES loans (fund_id, id),
+      CONSTRAINT disbursement_requests_entry_fk FOREIGN KEY (fund_id, entry_id) REFERENCES journal_entries (fund_id, id),
+      CONSTRAINT disbursement_requests_executed CHECK ((status = 'executed') = (entry_id IS NOT NULL)),
+      -- Maker-checker: a confirmation is by somebody else; an immediate disbursement has none.
+      CONSTRAINT disbursement_requests_confirmed CHECK (
+        (confirmed_at IS NULL) = (confirmed_by IS NULL)
+        AND (confirmed_by IS NULL OR confirmed_by <> requested_by)
+        AND (NOT requires_confirmation OR status <> 'executed' OR confirmed_by IS NOT NULL)
+        AND (requires_confirmation OR confirmed_by IS NULL)
+      ),
+      CONSTRAINT disbursement_requests_cancelled CHECK (
+        (status = 'cancelled') = (cancelled_at IS NOT NULL)
+        AND (cancellation_reason IS NULL OR cancelled_at IS NOT NULL)
+      )
+    );
+    -- At most one request waiting and one executed per loan.
+    CREATE UNIQUE INDEX disbursement_requests_one_waiting ON disbursement_requests (fund_id, loan_id)
+      WHERE status = 'awaiting_confirmation';
+    CREATE UNIQUE INDEX disbursement_requests_one_executed ON disbursement_requests (fund_id, loan_id)
+      WHERE status = 'executed';
+
+    -- The repayment schedule, fixed at disbursement (version 1) and regenerated by an extension
+    -- (a new version); amounts follow docs/adr/0009-loan-schedules.md and may be 0.00.
+    CREATE TABLE loan_instalments (
+      fund_id           uuid NOT NULL,
+      loan_id           uuid NOT NULL,
+      schedule_version  integer NOT NULL CHECK (schedule_version >= 1),
+      number            integer NOT NULL CHECK (number >= 1),
+      period_start      date NOT NULL,
+      due_on            date NOT NULL,
+      days              integer NOT NULL CHECK (days >= 1),
+      principal         numeric(20, 2) NOT NULL CHECK (principal >= 0),
+      interest          numeric(20, 2) NOT NULL CHECK (interest >= 0),
+      -- What repayments allocated to the instalment so far.
+      principal_paid    numeric(20, 2) NOT NULL DEFAULT 0 CHECK (principal_paid >= 0 AND principal_paid <= principal),
+      interest_paid     numeric(20, 2) NOT NULL DEFAULT 0 CHECK (interest_paid >= 0 AND interest_paid <= interest),
+      CONSTRAINT loan_instalments_pkey PRIMARY KEY (fund_id, loan_id, schedule_version, number),
+      CONSTRAINT loan_instalments_loan_fk FOREIGN KEY (fund_id, loan_id) REFERENCES loans (fund_id, id),
+      CONSTRAINT loan_instalments_period CHECK (due_on = period_start + days)
+    );
+    -- "What falls due by a day": the daily job and the overdue filter.
+    CREATE INDEX loan_instalments_due_idx ON loan_instalments (fund_id, due_on);
+  `);
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw(`
+    DROP TABLE IF EXISTS loan_instalments, disbursement_requests;
+    ALTER TABLE loans
+      DROP CONSTRAINT IF EXISTS loans_cancelled,
+      DROP CONSTRAINT IF EXISTS loans_disbursement_terms,
+      DROP COLUMN IF EXISTS cancellation_reason,
+      DROP COLUMN IF EXISTS cancelled_at,
+      DROP COLUMN IF EXISTS schedule_version,
+      DROP COLUMN IF EXISTS service_fee,
+      DROP COLUMN IF EXISTS penalty_uplift_pct,
+      DROP COLUMN IF EXISTS day_count,
+      DROP COLUMN IF EXISTS rate_annual,
+      DROP COLUMN IF EXISTS maturity_date,
+      DROP COLUMN IF EXISTS disbursed_on;
+  `);
+}

@@ -1,0 +1,574 @@
+import { assert } from '../assert';
+import type { AuditService } from '../audit/audit.service';
+import { actorOf, type Principal } from '../auth/principal';
+import type { Clock } from '../clock';
+import type { Db, Trx } from '../db/knex';
+import type { Fund, FundService } from '../funds/funds.service';
+import type { LedgerService } from '../ledger/ledger.service';
+import { rejectLoan, setRatification, tryApproveLoan, type LoanWithApproval } from '../loans/approval';
+import type { EligibilityFailure } from '../loans/eligibility';
+import * as loans from '../loans/loans.repo';
+import type { LoanService } from '../loans/loans.service';
+import { formatAmount, Money } from '../money/money';
+import { committeeError } from './committee.errors';
+import * as repo from './committee.repo';
+import type {
+  CreateMeetingInput,
+  ItemView,
+  MeetingView,
+  RatificationView,
+  RecusalView,
+  RotationInput,
+  RotationView,
+  TallyView,
+  VoteInput,
+  VoteView,
+} from './committee.schemas';
+import { FastTrack } from './fast-track';
+import { recusalOf, recusalsOf } from './recusal';
+import { count } from './rules';
+
+export interface CommitteeServiceDeps {
+  ledger: LedgerService;
+  audit: AuditService;
+  funds: FundService;
+  loans: LoanService;
+  clock: Clock;
+}
+
+/**
+ * The loan committee: the chair rotation, meetings and their agendas, attendance, votes with
+ * automatic recusal, decisions (quorum and pass rules in rules.ts, the approval contract in
+ * loans/approval.ts) with resolution numbers, minutes, and fast track (fast-track.ts).
+ *
+ * Resolution numbers: "<meeting date>-<n>" where n counts from 1 the fund's resolutions recorded
+ * under that date (2026-11-03-1, 2026-11-03-2 …); unique per fund (a database constraint).
+ * Every decided item but "no quorum" and "withdrawn" gets one: approved, rejected, ineligible
+ * (the committee voted to approve but the lending rules refused at approval), ratified and
+ * ratification_failed.
+ */
+export class CommitteeService {
+  readonly fastTrack: FastTrack;
+
+  constructor(readonly deps: CommitteeServiceDeps) {
+    this.fastTrack = new FastTrack(deps);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Rotation
+
+  async rotation(db: Db, fund: Fund): Promise<RotationView> {
+    const rows = await repo.rotation(db, fund.id);
+    const names = await repo.usernames(
+      db,
+      rows.map((row) => row.chair_user_id),
+    );
+    return {
+      months: rows.map((row) => ({
+        month: row.month,
+        chairUserId: row.chair_user_id,
+        chairUsername: names.get(row.chair_user_id) ?? '',
+        updatedAt: row.updated_at.toISOString(),
+      })),
+    };
+  }
+
+  async setRotation(trx: Trx, fund: Fund, principal: Principal, input: RotationInput): Promise<RotationView> {
+    const months = input.months.map((entry) => entry.month);
+    const duplicated = months.find((month, index) => months.indexOf(month) !== index);
+    if (duplicated !== undefined) {
+      throw committeeError('rotation_month_duplicated', `Month ${duplicated} is named more than once.`, {
+        month: duplicated,
+      });
+    }
+    await this.committeeUsers(
+      trx,
+      fund,
+      input.months.map((entry) => entry.chairUserId),
+    );
+    await repo.upsertRotation(
+      trx,
+      input.months.map((entry) => ({
+        fund_id: fund.id,
+        month: entry.month,
+        chair_user_id: entry.chairUserId,
+        updated_by: principal.userId,
+      })),
+      this.deps.clock.now(),
+    );
+    return this.rotation(trx, fund);
+  }
+
+  /** The committee members named, or 422 not_committee_member naming those who are not. */
+  private async committeeUsers(db: Db, fund: Fund, userIds: readonly string[]): Promise<repo.CommitteeMemberRow[]> {
+    const wanted = [...new Set(userIds)];
+    const found = await repo.committeeMembers(db, fund.id, wanted);
+    const missing = wanted.filter((id) => !found.some((row) => row.user_id === id));
+    if (missing.length > 0) {
+      throw committeeError(
+        'not_committee_member',
+        `User(s) ${missing.join(', ')} are not enabled committee users of this fund bound to a member enterprise.`,
+        { userIds: missing },
+      );
+    }
+    return found;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Meetings
+
+  async createMeeting(trx: Trx, fund: Fund, principal: Principal, input: CreateMeetingInput): Promise<MeetingView> {
+    const chairUserId = await this.chairFor(trx, fund, input.heldOn, input.chairUserId);
+    const ids = input.applicationIds;
+    const duplicated = ids.find((id, index) => ids.indexOf(id) !== index);
+    if (duplicated !== undefined) {
+      throw committeeError('agenda_loan_duplicated', `Application ${duplicated} is named more than once.`, {
+        loanId: duplicated,
+      });
+    }
+    // Locked in id order: two conveners naming the same applications queue rather than deadlock.
+    const applications: loans.LoanRow[] = [];
+    for (const id of [...ids].sort()) applications.push(await this.lockReviewable(trx, fund, id));
+    const ratifications = await repo.loansAwaitingRatification(trx, fund.id);
+    if (applications.length === 0 && ratifications.length === 0) {
+      throw committeeError(
+        'agenda_empty',
+        'Name at least one submitted application: no fast-tracked loan is waiting for ratification either.',
+      );
+    }
+    const now = this.deps.clock.now();
+    const meeting = await repo.insertMeeting(trx, {
+      fund_id: fund.id,
+      number: await repo.nextMeetingNumber(trx, fund.id),
+      held_on: input.heldOn,
+      chair_user_id: chairUserId,
+      created_by: principal.userId,
+      created_at: now,
+    });
+    // The agenda in the order given, ratifications after.
+    const ordered = ids.map((id) => applications.find((loan) => loan.id === id)!);
+    await repo.insertItems(trx, [
+      ...ordered.map((loan, index) => ({
+        fund_id: fund.id,
+        meeting_id: meeting.id,
+        loan_id: loan.id,
+        position: index + 1,
+        kind: 'application' as const,
+        created_at: now,
+      })),
+      ...ratifications.map((loan, index) => ({
+        fund_id: fund.id,
+        meeting_id: meeting.id,
+        loan_id: loan.id,
+        position: ordered.length + index + 1,
+        kind: 'ratification' as const,
+        created_at: now,
+      })),
+    ]);
+    for (const loan of ordered) {
+      if (loan.status === 'submitted') await loans.updateLoan(trx, fund.id, loan.id, { status: 'under_review' }, now);
+    }
+    return this.meeting(trx, fund, meeting.id);
+  }
+
+  /** The chair given (a committee member), else the rotation's chair of the meeting's month. */
+  private async chairFor(trx: Trx, fund: Fund, heldOn: string, given: string | undefined): Promise<string> {
+    if (given !== undefined) {
+      await this.committeeUsers(trx, fund, [given]);
+      return given;
+    }
+    const month = heldOn.slice(0, 7);
+    const rotation = await repo.chairOf(trx, fund.id, month);
+    if (!rotation) {
+      throw committeeError(
+        'no_chair',
+        `The rotation names no chair for ${month}: set it (PUT …/committee/rotation) or name chairUserId.`,
+        { month },
+      );
+    }
+    await this.committeeUsers(trx, fund, [rotation.chair_user_id]);
+    return rotation.chair_user_id;
+  }
+
+  private async lockReviewable(trx: Trx, fund: Fund, loanId: string): Promise<loans.LoanRow> {
+    const loan = await loans.lockLoan(trx, fund.id, loanId);
+    if (!loan) {
+      throw committeeError('agenda_loan_not_found', `Application ${loanId} does not exist in this fund.`, { loanId });
+    }
+    if (loan.status !== 'submitted' && loan.status !== 'under_review') {
+      throw committeeError(
+        'loan_not_reviewable',
+        `Application ${loan.number} is ${loan.status}; only submitted applications (or ones left undecided) go on an agenda.`,
+        { loanId, applicationStatus: loan.status },
+      );
+    }
+    const open = await repo.openItemOf(trx, fund.id, loanId);
+    if (open) {
+      throw committeeError('loan_already_on_agenda', `Application ${loan.number} is already on an open agenda item.`, {
+        loanId,
+        meetingId: open.meeting_id,
+        itemId: open.id,
+      });
+    }
+    return loan;
+  }
+
+  async recordAttendance(
+    trx: Trx,
+    fund: Fund,
+    principal: Principal,
+    meetingId: string,
+    userIds: readonly string[],
+  ): Promise<MeetingView> {
+    const meeting = await this.lockMeeting(trx, fund, meetingId);
+    const members = await this.committeeUsers(trx, fund, userIds);
+    await repo.addAttendance(
+      trx,
+      members.map((member) => ({
+        fund_id: fund.id,
+        meeting_id: meeting.id,
+        user_id: member.user_id,
+        member_id: member.member_id,
+        recorded_by: principal.userId,
+      })),
+      this.deps.clock.now(),
+    );
+    return this.meeting(trx, fund, meeting.id);
+  }
+
+  private async lockMeeting(trx: Trx, fund: Fund, meetingId: string): Promise<repo.MeetingRow> {
+    const meeting = await repo.lockMeeting(trx, fund.id, meetingId);
+    if (!meeting) throw committeeError('meeting_not_found', `Meeting ${meetingId} does not exist in this fund.`);
+    return meeting;
+  }
+
+  private async lockOpenItem(trx: Trx, fund: Fund, meetingId: string, itemId: string) {
+    const meeting = await repo.findMeeting(trx, fund.id, meetingId);
+    if (!meeting) throw committeeError('meeting_not_found', `Meeting ${meetingId} does not exist in this fund.`);
+    const item = await repo.lockItem(trx, fund.id, meetingId, itemId);
+    if (!item) throw committeeError('agenda_item_not_found', `Item ${itemId} is not on this meeting's agenda.`);
+    if (item.status !== 'open') {
+      throw committeeError('item_closed', `The item was already decided: ${item.status}.`, {
+        itemStatus: item.status,
+        resolutionNumber: item.resolution_number,
+      });
+    }
+    return { meeting, item };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Votes
+
+  async vote(
+    trx: Trx,
+    fund: Fund,
+    principal: Principal,
+    ids: { meetingId: string; itemId: string },
+    input: VoteInput,
+  ): Promise<VoteView> {
+    const { item } = await this.lockOpenItem(trx, fund, ids.meetingId, ids.itemId);
+    const [voter] = await repo.committeeMembers(trx, fund.id, [principal.userId]);
+    if (!voter) {
+      throw committeeError(
+        'not_a_committee_voter',
+        'Only an enabled committee user of this fund bound to the member enterprise it represents may vote.',
+      );
+    }
+    const recusal = recusalOf(voter, await repo.loanParties(trx, fund.id, item.loan_id));
+    if (recusal) {
+      throw committeeError('recused', recusal.detail, { memberId: voter.member_id, reasons: recusal.reasons });
+    }
+    const present = await repo.attendance(trx, item.meeting_id);
+    if (!present.some((row) => row.user_id === voter.user_id)) {
+      throw committeeError(
+        'not_present',
+        'You are not recorded as present at this meeting: ask the secretary to record your attendance.',
+      );
+    }
+    const votes = await repo.votesOf(trx, [item.id]);
+    const earlier = votes.find((row) => row.user_id === voter.user_id);
+    if (earlier) {
+      throw committeeError('already_voted', `You voted ${earlier.vote} on this item already.`, {
+        voteId: earlier.id,
+        vote: earlier.vote,
+      });
+    }
+    const row = await repo.insertVote(trx, {
+      fund_id: fund.id,
+      item_id: item.id,
+      user_id: voter.user_id,
+      member_id: voter.member_id,
+      vote: input.vote,
+      comment: input.comment ?? null,
+      cast_at: this.deps.clock.now(),
+    });
+    return toVoteView(row, voter.username);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Decisions
+
+  /**
+   * Closes an item on the votes cast. Application items: no quorum leaves the loan under review
+   * for a later meeting; passed → the approval contract, whose eligibility failures are recorded
+   * on the item as 'ineligible' (the loan stays under review: the committee may take it up again
+   * once, e.g., pool cash is freed, or the applicant withdraws it); failed → rejected. Ratification
+   * items set the loan's ratification to ratified or failed; the loan itself is never undone.
+   */
+  async decide(
+    trx: Trx,
+    fund: Fund,
+    principal: Principal,
+    ids: { meetingId: string; itemId: string },
+  ): Promise<{ item: ItemView; loanStatus: string }> {
+    const { meeting, item } = await this.lockOpenItem(trx, fund, ids.meetingId, ids.itemId);
+    if (principal.role !== 'admin' && principal.userId !== meeting.chair_user_id) {
+      throw committeeError('not_chair', 'Only the chair of this meeting or an administrator closes an item.', {
+        chairUserId: meeting.chair_user_id,
+      });
+    }
+    const loan = (await loans.findLoan(trx, fund.id, item.loan_id)) as LoanWithApproval | undefined;
+    assert(loan, `loan of item ${item.id} vanished`);
+    const now = this.deps.clock.now();
+    const close = async (
+      status: repo.ItemStatus,
+      tally: TallyView | null,
+      recusals: RecusalView[],
+      failures: EligibilityFailure[] | null = null,
+      resolution: string | null = null,
+    ) =>
+      repo.closeItem(trx, item.id, {
+        status,
+        resolution_number: resolution,
+        tally,
+        recusals,
+        failures,
+        decided_by: principal.userId,
+        decided_at: now,
+      });
+
+    const { tally, recusals } = await this.tally(trx, fund, item, loan);
+    if (item.kind === 'application' && loan.status !== 'under_review') {
+      await close('withdrawn', tally, recusals);
+      return { item: await this.itemView(trx, fund, item.id), loanStatus: loan.status };
+    }
+    if (!tally.quorumMet) {
+      await close('no_quorum', tally, recusals);
+      return { item: await this.itemView(trx, fund, item.id), loanStatus: loan.status };
+    }
+    const resolution = await repo.nextResolutionNumber(trx, fund.id, meeting.held_on);
+    if (item.kind === 'ratification') {
+      assert(await loans.lockLoan(trx, fund.id, loan.id), `loan ${loan.id} vanished`);
+      await setRatification(
+        trx,
+        fund.id,
+        loan.id,
+        { ratification_status: tally.passed ? 'ratified' : 'failed', ratification_item_id: item.id },
+        now,
+      );
+      await close(tally.passed ? 'ratified' : 'ratification_failed', tally, recusals, null, resolution);
+      return { item: await this.itemView(trx, fund, item.id), loanStatus: loan.status };
+    }
+    if (!tally.passed) {
+      const rejected = await rejectLoan(trx, this.deps, {
+        fund,
+        loanId: loan.id,
+        reason: `Rejected by the committee, resolution ${resolution} (${tally.approve} for, ${tally.reject} against, ${tally.abstain} abstaining).`,
+        itemId: item.id,
+        from: ['under_review'],
+      });
+      await close('rejected', tally, recusals, null, resolution);
+      return { item: await this.itemView(trx, fund, item.id), loanStatus: rejected.status };
+    }
+    const attempt = await tryApproveLoan(trx, this.deps, {
+      fund,
+      loanId: loan.id,
+      actor: actorOf(principal),
+      by: { route: 'committee', itemId: item.id },
+      from: ['under_review'],
+    });
+    if (!attempt.approved) {
+      await close('ineligible', tally, recusals, attempt.failures, resolution);
+      return { item: await this.itemView(trx, fund, item.id), loanStatus: attempt.loan.status };
+    }
+    await close('approved', tally, recusals, null, resolution);
+    return { item: await this.itemView(trx, fund, item.id), loanStatus: attempt.loan.status };
+  }
+
+  /** The figures an item is decided on, under the policy in force. */
+  private async tally(
+    db: Db,
+    fund: Fund,
+    item: repo.ItemRow,
+    loan: loans.LoanRow,
+  ): Promise<{ tally: TallyView; recusals: RecusalView[] }> {
+    const committee = await repo.committeeMembers(db, fund.id);
+    const recusals = recusalsOf(committee, await repo.loanParties(db, fund.id, loan.id));
+    const recused = new Set(recusals.map((r) => r.userId));
+    const votes = await repo.votesOf(db, [item.id]);
+    const voters = new Set(votes.map((v) => v.user_id));
+    // Somebody who voted and has since left the committee still counts, in the base too.
+    const eligible = new Set([...committee.map((c) => c.user_id).filter((id) => !recused.has(id)), ...voters]);
+    const present = (await repo.attendance(db, item.meeting_id)).filter((a) => eligible.has(a.user_id));
+    const { version, policy } = await this.deps.funds.policyInForce(db, fund);
+    const tallied = (vote: repo.Vote) => votes.filter((v) => v.vote === vote).length;
+    const figures = { approve: tallied('approve'), reject: tallied('reject'), abstain: tallied('abstain') };
+    const result = count({ eligible: eligible.size, ...figures, amount: loan.amount, committee: policy.committee });
+    return {
+      recusals,
+      tally: {
+        committee: committee.length,
+        recused: recusals.length,
+        eligible: eligible.size,
+        present: present.length,
+        voting: result.voting,
+        ...figures,
+        quorumRatio: policy.committee.quorum,
+        quorumMet: result.quorumMet,
+        largeLoan: result.largeLoan,
+        passThreshold: policy.committee.passThreshold,
+        largeLoanPassThreshold: result.largeLoan ? policy.committee.largeLoanPassThreshold : null,
+        passed: result.passed,
+        policyVersion: version,
+      },
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  async meeting(db: Db, fund: Fund, meetingId: string): Promise<MeetingView> {
+    const meeting = await repo.findMeeting(db, fund.id, meetingId);
+    if (!meeting) throw committeeError('meeting_not_found', `Meeting ${meetingId} does not exist in this fund.`);
+    const attendance = await repo.attendance(db, meeting.id);
+    const items = await repo.itemsOf(db, fund.id, meeting.id);
+    const chair = (await repo.committeeMembers(db, fund.id, [meeting.chair_user_id]))[0];
+    const names = await repo.usernames(db, [meeting.chair_user_id, ...attendance.map((a) => a.user_id)]);
+    const memberNames = await repo.memberNames(
+      db,
+      fund.id,
+      attendance.map((a) => a.member_id),
+    );
+    return {
+      id: meeting.id,
+      number: meeting.number,
+      heldOn: meeting.held_on,
+      chair: {
+        userId: meeting.chair_user_id,
+        username: names.get(meeting.chair_user_id) ?? '',
+        memberId: chair?.member_id ?? null,
+        memberName: chair?.member_name ?? null,
+      },
+      attendance: attendance.map((a) => ({
+        userId: a.user_id,
+        username: names.get(a.user_id) ?? '',
+        memberId: a.member_id,
+        memberName: memberNames.get(a.member_id) ?? null,
+        recordedAt: a.recorded_at.toISOString(),
+      })),
+      items: await this.itemViews(db, fund, items),
+      createdAt: meeting.created_at.toISOString(),
+    };
+  }
+
+  async itemView(db: Db, fund: Fund, itemId: string): Promise<ItemView> {
+    const row = (await db('committee_items').where({ fund_id: fund.id, id: itemId }).first()) as repo.ItemRow;
+    const [view] = await this.itemViews(db, fund, [row]);
+    return view!;
+  }
+
+  private async itemViews(db: Db, fund: Fund, items: readonly repo.ItemRow[]): Promise<ItemView[]> {
+    const votes = await repo.votesOf(
+      db,
+      items.map((item) => item.id),
+    );
+    const names = await repo.usernames(
+      db,
+      votes.map((v) => v.user_id),
+    );
+    const agenda = await repo.agendaLoans(
+      db,
+      fund.id,
+      items.map((item) => item.loan_id),
+    );
+    const committee = items.some((item) => item.status === 'open') ? await repo.committeeMembers(db, fund.id) : [];
+    const views: ItemView[] = [];
+    for (const item of items) {
+      const loan = agenda.find((row) => row.id === item.loan_id);
+      assert(loan, `loan of item ${item.id} vanished`);
+      // An open item shows who would be recused now; a decided one what it was decided on.
+      const recusals =
+        item.status === 'open'
+          ? recusalsOf(committee, await repo.loanParties(db, fund.id, loan.id))
+          : ((item.recusals ?? []) as RecusalView[]);
+      views.push({
+        id: item.id,
+        meetingId: item.meeting_id,
+        position: item.position,
+        kind: item.kind,
+        status: item.status,
+        resolutionNumber: item.resolution_number,
+        loan: {
+          id: loan.id,
+          number: loan.number,
+          borrowerMemberId: loan.borrower_member_id,
+          borrowerName: loan.borrower_name,
+          amount: formatAmount(new Money(loan.amount)),
+          lender: loan.lender,
+          emergency: loan.emergency,
+          status: loan.status,
+          fastTracked: loan.fast_tracked,
+          ratificationStatus: loan.ratification_status as ItemView['loan']['ratificationStatus'],
+        },
+        votes: votes.filter((v) => v.item_id === item.id).map((v) => toVoteView(v, names.get(v.user_id) ?? '')),
+        recusals,
+        tally: (item.tally ?? null) as TallyView | null,
+        failures: (item.failures ?? null) as ItemView['failures'],
+        decidedAt: item.decided_at ? item.decided_at.toISOString() : null,
+        decidedBy: item.decided_by,
+      });
+    }
+    return views;
+  }
+
+  async ratifications(
+    db: Db,
+    fund: Fund,
+    filter: { status?: string | undefined; beforeNumber?: number | undefined; limit: number },
+  ): Promise<RatificationView[]> {
+    const rows = await repo.ratifications(db, fund.id, filter);
+    return rows.map((row) => ({
+      loanId: row.id,
+      loanNumber: row.number,
+      borrowerMemberId: row.borrower_member_id,
+      amount: formatAmount(new Money(row.amount)),
+      loanStatus: row.status,
+      approvedAt: row.approved_at.toISOString(),
+      ratificationStatus: row.ratification_status,
+      meetingId: row.meeting_id,
+      itemId: row.ratification_item_id,
+      resolutionNumber: row.resolution_number,
+    }));
+  }
+
+  async listMeetings(
+    db: Db,
+    fund: Fund,
+    page: { before?: { heldOn: string; number: number } | undefined; limit: number },
+  ): Promise<repo.MeetingRow[]> {
+    return repo.listMeetings(db, fund.id, page);
+  }
+}
+
+function toVoteView(row: repo.VoteRow, username: string): VoteView {
+  return {
+    id: row.id,
+    itemId: row.item_id,
+    userId: row.user_id,
+    username,
+    memberId: row.member_id,
+    vote: row.vote,
+    comment: row.comment,
+    castAt: row.cast_at.toISOString(),
+  };
+}

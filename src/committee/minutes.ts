@@ -1,0 +1,80 @@
+import type { ItemView, MeetingView } from './committee.schemas';
+
+export const MARKDOWN_MEDIA_TYPE = 'text/markdown; charset=utf-8';
+
+/** Whether the client asked for Markdown (Accept names text/markdown) rather than JSON. */
+export function prefersMarkdown(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*text\/markdown\s*(;|,|$)/i.test(accept);
+}
+
+const VOTE_WORDS = { approve: 'approve', reject: 'reject', abstain: 'abstain' } as const;
+
+const OUTCOME_WORDS: Record<ItemView['status'], string> = {
+  open: 'Open — not yet decided',
+  approved: 'Approved',
+  rejected: 'Rejected',
+  ineligible: 'Voted for, but refused by the lending rules at approval',
+  no_quorum: 'No quorum — carried over to a later meeting',
+  withdrawn: 'Withdrawn by the applicant before the decision',
+  ratified: 'Fast-track approval ratified',
+  ratification_failed: 'Ratification FAILED — flagged for the committee (the loan is not undone)',
+};
+
+/** Text placed in a Markdown table cell or line: no pipes or line breaks that would break it. */
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** The minutes of a meeting as Markdown: attendance, then each item with its votes, recusals and outcome. */
+export function minutesMarkdown(meeting: MeetingView): string {
+  const lines: string[] = [];
+  lines.push(`# Minutes of committee meeting ${meeting.number} — ${meeting.heldOn}`, '');
+  const chairOf = meeting.chair.memberName ? ` (${cell(meeting.chair.memberName)})` : '';
+  lines.push(`Chair: ${cell(meeting.chair.username)}${chairOf}`, '');
+  lines.push('## Attendance', '');
+  if (meeting.attendance.length === 0) lines.push('Nobody was recorded present.');
+  for (const person of meeting.attendance) {
+    lines.push(`- ${cell(person.username)} — ${cell(person.memberName ?? '')}`);
+  }
+  lines.push('');
+  for (const item of meeting.items) lines.push(...itemMarkdown(item));
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function itemMarkdown(item: ItemView): string[] {
+  const what = item.kind === 'ratification' ? 'Ratification of fast-tracked loan' : 'Loan application';
+  const lines = [
+    `## Item ${item.position}: ${what} ${item.loan.number}`,
+    '',
+    `Borrower: ${cell(item.loan.borrowerName)}; amount ${item.loan.amount}; lender: ${item.loan.lender}${item.loan.emergency ? '; emergency' : ''}.`,
+    '',
+  ];
+  if (item.recusals.length > 0) {
+    lines.push('Recusals:', '');
+    for (const recusal of item.recusals) lines.push(`- ${cell(recusal.username)}: ${cell(recusal.detail)}`);
+    lines.push('');
+  }
+  if (item.votes.length > 0) {
+    lines.push('| Member | Vote | Comment |', '|---|---|---|');
+    for (const vote of item.votes) {
+      lines.push(`| ${cell(vote.username)} | ${VOTE_WORDS[vote.vote]} | ${cell(vote.comment ?? '')} |`);
+    }
+    lines.push('');
+  } else {
+    lines.push('No votes were cast.', '');
+  }
+  if (item.tally) {
+    const t = item.tally;
+    lines.push(
+      `Tally: ${t.approve} for, ${t.reject} against, ${t.abstain} abstaining; ${t.voting} of ${t.eligible} non-recused committee members voting (quorum: more than ${t.quorumRatio}: ${t.quorumMet ? 'met' : 'not met'}).`,
+      '',
+    );
+  }
+  const resolution = item.resolutionNumber ? ` — resolution ${item.resolutionNumber}` : '';
+  lines.push(`Outcome: **${OUTCOME_WORDS[item.status]}**${resolution}`, '');
+  for (const failure of item.failures ?? []) {
+    lines.push(`- rule ${String(failure.rule)}: limit ${String(failure.limit)}, actual ${String(failure.actual)}`);
+  }
+  if (item.failures) lines.push('');
+  return lines;
+}
