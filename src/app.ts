@@ -28,6 +28,7 @@ import { disbursementRoutes } from './loans/disbursements.routes';
 import { DisbursementService } from './loans/disbursements.service';
 import { loansRoutes } from './loans/loans.routes';
 import { LoanService } from './loans/loans.service';
+import { loanStatementSection } from './loans/statement-section';
 import { LedgerService } from './ledger/ledger.service';
 import { membersRoutes } from './members/members.routes';
 import { MemberService } from './members/members.service';
@@ -69,6 +70,9 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
   const funds = new FundService(ledger, clock);
   const deps = { ledger, audit, funds, clock };
   const loans = new LoanService(deps);
+  const capital = new CapitalService(deps);
+  // Member statements list the member's loans and guarantees.
+  capital.addStatementSection(loanStatementSection);
   return {
     ledger,
     audit,
@@ -77,7 +81,7 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     users,
     funds,
     members: new MemberService(deps),
-    capital: new CapitalService(deps),
+    capital,
     exits: new ExitService(deps),
     periods: new PeriodService(deps),
     loans,

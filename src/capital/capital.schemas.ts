@@ -215,7 +215,29 @@ export const statementView = z
     closingBalance: amountOutput.meta({ description: 'Capital account at the end of `to`.' }),
     calls: z.array(statementCall),
     contributions: z.array(contributionView),
-    loans: z.array(z.looseObject({})),
-    guarantees: z.array(z.looseObject({})),
+    loans: z.array(
+      z.object({
+        loanId: uuid,
+        number: z.int(),
+        lender: z.enum(['pool', 'peer']),
+        role: z.enum(['borrower', 'peer_lender']),
+        status: z.string(),
+        amount: amountOutput,
+        disbursedOn: isoDate.nullable(),
+        maturityDate: isoDate.nullable(),
+        principalOutstanding: amountOutput.meta({ description: 'At the end of the statement’s last day.' }),
+      }),
+    ),
+    guarantees: z.array(
+      z.object({
+        guaranteeId: uuid,
+        loanId: uuid,
+        loanNumber: z.int(),
+        borrowerMemberId: uuid,
+        type: z.enum(['joint_and_several', 'general']),
+        status: z.string(),
+        amount: amountOutput,
+      }),
+    ),
   })
   .meta({ id: 'MemberStatement' });

@@ -74,10 +74,7 @@ export interface StatementSectionInput {
 }
 
 /** The parts of a member statement other features own. */
-export interface StatementSections {
-  loans: Record<string, unknown>[];
-  guarantees: Record<string, unknown>[];
-}
+export type StatementSections = Pick<Statement, 'loans' | 'guarantees'>;
 
 /**
  * Extension point of member statements: the loan feature registers a provider (with

@@ -9,6 +9,7 @@ export const EXIT_ERRORS = {
   exit_lockup: { status: 422, title: "The member's capital is still in its lock-up" },
   exit_unpaid_call: { status: 422, title: 'The member has an unpaid capital call' },
   exit_obligations: { status: 422, title: 'The member still has obligations to the fund' },
+  exit_open_loans: { status: 422, title: 'The member is party to loans that are not closed' },
   exit_capital_deficit: { status: 422, title: "The member's capital is negative: it owes the fund" },
   exit_already_paid: { status: 409, title: 'The refund has already been paid' },
   exit_reserve_breach: { status: 422, title: 'Paying the refund would take pool cash below the liquidity reserve' },

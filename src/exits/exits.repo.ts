@@ -198,3 +198,39 @@ export async function totalMemberCapital(db: Db, fundId: string): Promise<string
   );
   return result.rows[0]!.total;
 }
+
+/** Loans not closed that the member borrows, lends (peer) or guarantees (accepted or active). */
+export interface LoanInvolvement {
+  loan_id: string;
+  number: number;
+  status: string;
+  amount: string;
+  role: 'borrower' | 'peer_lender' | 'guarantor';
+}
+
+/**
+ * Open means anything between submission and the end of the loan: a pending application, an
+ * approval holding pool cash, a disbursed loan (current, overdue or in default). Drafts, rejected,
+ * withdrawn, cancelled, repaid and written-off loans do not hold a member back.
+ */
+const OPEN_LOAN_STATUSES = ['submitted', 'under_review', 'approved', 'active', 'overdue', 'defaulted'];
+
+export async function openLoanInvolvements(db: Db, fundId: string, memberId: string): Promise<LoanInvolvement[]> {
+  const result = await db.raw<{ rows: LoanInvolvement[] }>(
+    `SELECT l.id AS loan_id, l.number, l.status, l.amount::text AS amount, 'borrower' AS role
+       FROM loans l
+      WHERE l.fund_id = ? AND l.borrower_member_id = ? AND l.status = ANY(?::text[])
+     UNION ALL
+     SELECT l.id, l.number, l.status, l.amount::text, 'peer_lender'
+       FROM loans l
+      WHERE l.fund_id = ? AND l.peer_lender_member_id = ? AND l.status = ANY(?::text[])
+     UNION ALL
+     SELECT l.id, l.number, l.status, g.amount::text, 'guarantor'
+       FROM loan_guarantees g JOIN loans l ON l.id = g.loan_id
+      WHERE g.fund_id = ? AND g.guarantor_member_id = ? AND g.status IN ('accepted', 'active')
+        AND l.status = ANY(?::text[])
+      ORDER BY 2, 5`,
+    [fundId, memberId, OPEN_LOAN_STATUSES, fundId, memberId, OPEN_LOAN_STATUSES, fundId, memberId, OPEN_LOAN_STATUSES],
+  );
+  return result.rows;
+}

@@ -93,12 +93,33 @@ const obligationsCheck: ExitBlockerCheck = async ({ db, fund, member }) => {
   };
 };
 
+/** A member party to an open loan — borrower, peer lender or guarantor — stays until it closes. */
+const openLoansCheck: ExitBlockerCheck = async ({ db, fund, member }) => {
+  const involvements = await repo.openLoanInvolvements(db, fund.id, member.id);
+  if (involvements.length === 0) return undefined;
+  return {
+    code: 'exit_open_loans',
+    detail: `Member ${member.name} is party to ${involvements.length} loan(s) not closed: ${involvements
+      .map((loan) => `loan ${loan.number} (${loan.status}) as ${loan.role.replace('_', ' ')}`)
+      .join('; ')}.`,
+    extensions: {
+      loans: involvements.map((loan) => ({
+        loanId: loan.loan_id,
+        number: loan.number,
+        status: loan.status,
+        role: loan.role,
+        amount: formatAmount(new Money(loan.amount)),
+      })),
+    },
+  };
+};
+
 /**
- * The checks an exit must pass, in the order they are reported. Each returns a blocker or nothing;
- * the loan feature adds its own checks (outstanding loans, peer loans) to this list, so that a
- * member with debts to the fund or to other members cannot leave with its capital.
+ * The checks an exit must pass, in the order they are reported. Each returns a blocker or nothing,
+ * so that a member with debts to the fund or to other members, or standing surety for them, cannot
+ * leave with its capital.
  */
-export const EXIT_BLOCKER_CHECKS: ExitBlockerCheck[] = [lockupCheck, unpaidCallCheck, obligationsCheck];
+export const EXIT_BLOCKER_CHECKS: ExitBlockerCheck[] = [lockupCheck, unpaidCallCheck, obligationsCheck, openLoansCheck];
 
 /** Every blocker standing in the way of the exit, in check order; empty when it may proceed. */
 export async function exitBlockers(
