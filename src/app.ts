@@ -28,6 +28,8 @@ import { disbursementRoutes } from './loans/disbursements.routes';
 import { DisbursementService } from './loans/disbursements.service';
 import { loansRoutes } from './loans/loans.routes';
 import { LoanService } from './loans/loans.service';
+import { repaymentRoutes } from './loans/repayments.routes';
+import { RepaymentService } from './loans/repayments.service';
 import { loanStatementSection } from './loans/statement-section';
 import { LedgerService } from './ledger/ledger.service';
 import { membersRoutes } from './members/members.routes';
@@ -48,6 +50,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...loansRoutes,
   ...committeeRoutes,
   ...disbursementRoutes,
+  ...repaymentRoutes,
   ...ledgerRoutes,
   ...auditRoutes,
 ];
@@ -87,6 +90,7 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     loans,
     committee: new CommitteeService({ ...deps, loans }),
     disbursements: new DisbursementService({ ...deps, loans }),
+    repayments: new RepaymentService(deps),
   };
 }
 

@@ -58,6 +58,11 @@ export const PERMISSIONS = {
   // Loans after approval: member users see their own (borrower, guarantor, peer lender).
   'loans.read': ['admin', 'committee', 'member', 'auditor'],
   'loans.disburse': ['admin'],
+  // Repayments are recorded and reversed by administrators (money received at the bank).
+  'loans.repay': ['admin'],
+  'loans.repayment_reverse': ['admin'],
+  // The daily loan job (accrual, overdue, classification): run by administrators or the CLI.
+  'jobs.run': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

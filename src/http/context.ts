@@ -13,6 +13,7 @@ import type { LedgerService } from '../ledger/ledger.service';
 import type { CommitteeService } from '../committee/committee.service';
 import type { DisbursementService } from '../loans/disbursements.service';
 import type { LoanService } from '../loans/loans.service';
+import type { RepaymentService } from '../loans/repayments.service';
 import type { MemberService } from '../members/members.service';
 import type { PeriodService } from '../periods/periods.service';
 
@@ -30,6 +31,7 @@ export interface Services {
   loans: LoanService;
   committee: CommitteeService;
   disbursements: DisbursementService;
+  repayments: RepaymentService;
 }
 
 /** What the whole app shares: built once in createApp. */

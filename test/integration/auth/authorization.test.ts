@@ -77,6 +77,10 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds/{fundId}/meetings/{meetingId}/items/{itemId}/decide': ['admin', 'committee'],
   'post /funds/{fundId}/loan-applications/{loanId}/fast-track': ['admin', 'committee'],
   'get /funds/{fundId}/committee/ratifications': OVERSIGHT,
+  'post /funds/{fundId}/loans/{loanId}/repayments': ADMIN,
+  'post /funds/{fundId}/loans/{loanId}/repayments/{repaymentId}/reverse': ADMIN,
+  'get /funds/{fundId}/loans/{loanId}/repayments': ALL,
+  'get /funds/{fundId}/loans/{loanId}/payoff': ALL,
   'get /funds/{fundId}/accounts': ALL,
   'get /funds/{fundId}/accounts/{accountId}': ALL,
   'get /funds/{fundId}/entries': ALL,
@@ -556,6 +560,57 @@ const CALLS: Record<string, Call> = {
     success: 200,
     writes: false,
   },
+
+  'post /funds/{fundId}/loans/{loanId}/repayments': {
+    // A disbursed loan of 100.00 in the lending fund (fresh per call); 1.00 repaid.
+    prepare: async (w) => {
+      const { fund, borrower } = await lendingFundOf(w);
+      return { fundId: fund.id, loanId: await disbursedLoanIn(w, fund.id, borrower) };
+    },
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/loans/${prepared.loanId}/repayments`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ amount: '1.00', receivedOn: TEST_TODAY, reference: `AUTHZ-REPAY-${randomUUID()}` }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/loans/{loanId}/repayments/{repaymentId}/reverse': {
+    // A disbursed loan with one repayment of 1.00, recorded by another administrator.
+    prepare: async (w) => {
+      const { fund, borrower } = await lendingFundOf(w);
+      const loanId = await disbursedLoanIn(w, fund.id, borrower);
+      const repaid = await h.http
+        .post(api(`/funds/${fund.id}/loans/${loanId}/repayments`))
+        .set(w.fund.admin.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ amount: '1.00', receivedOn: TEST_TODAY, reference: `AUTHZ-REV-${randomUUID()}` });
+      if (repaid.status !== 201) throw new Error(`repayment not recorded: ${repaid.status} ${repaid.text}`);
+      return { fundId: fund.id, loanId, repaymentId: repaid.body.id as string };
+    },
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/loans/${prepared.loanId}/repayments/${prepared.repaymentId}/reverse`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'authorization matrix' }),
+    success: 200,
+    writes: true,
+  },
+  'get /funds/{fundId}/loans/{loanId}/repayments': {
+    prepare: async (w) => ({ loanId: await worldDisbursedLoanOf(w) }),
+    send: (user, w, prepared) =>
+      h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/repayments`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/loans/{loanId}/payoff': {
+    prepare: async (w) => ({ loanId: await worldDisbursedLoanOf(w) }),
+    send: (user, w, prepared) => h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/payoff`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
   'get /funds/{fundId}/accounts': {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/accounts`)).set(user.auth),
     success: 200,
@@ -874,6 +929,27 @@ async function meetingOnAgenda(w: World, role?: Role): Promise<Record<string, st
   if (response.status !== 201) throw new Error(`meeting not convened: ${response.status} ${response.text}`);
   const ids = { meetingId: response.body.id as string, itemId: response.body.items[0].id as string };
   return role === 'committee' ? { ...ids, auth: chair.auth } : ids;
+}
+
+/** A pool loan of `amount` approved (approvedLoanIn) and disbursed today by the world's administrator. */
+async function disbursedLoanIn(w: World, fundId: string, borrower: string, amount = '100.00'): Promise<string> {
+  const loanId = await approvedLoanIn(w, fundId, borrower, amount);
+  const paid = await h.http
+    .post(api(`/funds/${fundId}/loans/${loanId}/disbursements`))
+    .set(w.fund.admin.auth)
+    .set('Idempotency-Key', randomUUID())
+    .send({ bankReference: `AUTHZ-DISB-${loanId}` });
+  if (paid.status !== 201 || paid.body.status !== 'executed') {
+    throw new Error(`not disbursed: ${paid.status} ${paid.text}`);
+  }
+  return loanId;
+}
+
+/** One disbursed loan of 1.00 borrowed by the world's member, so its member user may read it. */
+let worldDisbursedLoan: Promise<string> | undefined;
+function worldDisbursedLoanOf(w: World): Promise<string> {
+  worldDisbursedLoan ??= disbursedLoanIn(w, w.fund.id, w.memberId, '1.00');
+  return worldDisbursedLoan;
 }
 
 /** Platform-wide counts: a refused POST /funds has no fund of its own to snapshot. */
