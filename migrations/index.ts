@@ -4,6 +4,7 @@ import * as capital from './20261122000100_capital';
 import * as loanApplications from './20261123000100_loan_applications';
 import * as committee from './20261124000100_committee';
 import * as disbursements from './20261124000200_disbursements';
+import * as dailyJob from './20261125000100_daily_job';
 import * as repayments from './20261125000200_repayments';
 
 /**
@@ -17,5 +18,6 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261123000100_loan_applications', module: loanApplications },
   { name: '20261124000100_committee', module: committee },
   { name: '20261124000200_disbursements', module: disbursements },
+  { name: '20261125000100_daily_job', module: dailyJob },
   { name: '20261125000200_repayments', module: repayments },
 ];

@@ -28,6 +28,7 @@ import { disbursementRoutes } from './loans/disbursements.routes';
 import { DisbursementService } from './loans/disbursements.service';
 import { loansRoutes } from './loans/loans.routes';
 import { LoanService } from './loans/loans.service';
+import { dailyJobRoutes } from './loans/daily-job.routes';
 import { repaymentRoutes } from './loans/repayments.routes';
 import { RepaymentService } from './loans/repayments.service';
 import { loanStatementSection } from './loans/statement-section';
@@ -51,6 +52,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...committeeRoutes,
   ...disbursementRoutes,
   ...repaymentRoutes,
+  ...dailyJobRoutes,
   ...ledgerRoutes,
   ...auditRoutes,
 ];

@@ -4,12 +4,12 @@ import pino from 'pino';
 import { seedDemo } from '../seeds/demo';
 import { createServices } from './app';
 import { ROLES, type Role } from './auth/principal';
-import { systemClock } from './clock';
+import { isIsoDate, systemClock } from './clock';
 import { ConfigError, loadConfig } from './config';
 import { openDatabase, resolveJwtKey, type Database } from './db/bootstrap';
 import { migrateLatest, rollbackLast } from './db/migrate';
 import { AppError } from './errors';
-import { releaseExpiredHolds } from './jobs/jobs';
+import { releaseExpiredHolds, runDailyJob } from './jobs/jobs';
 import { findBalanceDrift } from './ledger/ledger.repo';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -24,6 +24,9 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   audit verify [--fund ID]           verify one fund's chain, or every chain; exit 1 if broken
   ledger check [--fund ID]           trial balance and stored balances against postings; exit 1 if off
   jobs release-holds                 release holds past their expiry
+  jobs daily --date YYYY-MM-DD [--fund ID]
+      the daily loan job (accrual, overdue, penalty, classification, expired holds) for every
+      fund or one; missed days run first, in order; a day already run is not run again
   db migrate | db rollback | db seed
 
 With no DATABASE_URL the embedded PostgreSQL in HUZHU_DATA_DIR is used (attached to if the
@@ -40,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       role: { type: 'string' },
       fund: { type: 'string' },
       member: { type: 'string' },
+      date: { type: 'string' },
       'password-stdin': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -73,7 +77,14 @@ async function main(argv: string[]): Promise<number> {
 async function run(
   group: string,
   command: string,
-  values: { username?: string; role?: string; fund?: string; member?: string; 'password-stdin'?: boolean },
+  values: {
+    username?: string;
+    role?: string;
+    fund?: string;
+    member?: string;
+    date?: string;
+    'password-stdin'?: boolean;
+  },
   database: Database,
   services: ReturnType<typeof createServices>,
 ): Promise<number> {
@@ -141,6 +152,19 @@ async function run(
       const logger = pino({ level: 'warn' }, pino.destination(2));
       out(JSON.stringify(await releaseExpiredHolds({ db, clock: systemClock, services, logger })));
       return 0;
+    }
+    case 'jobs daily': {
+      if (!values.date || !isIsoDate(values.date)) return usage('jobs daily needs --date YYYY-MM-DD');
+      const logger = pino({ level: 'warn' }, pino.destination(2));
+      const result = await runDailyJob(
+        { db, clock: systemClock, services, logger },
+        values.date,
+        values.fund ? [values.fund] : undefined,
+      );
+      for (const run of result.runs) out(JSON.stringify(run));
+      for (const failure of result.failures) out(JSON.stringify({ ...failure, failed: true }));
+      out(JSON.stringify({ date: values.date, funds: result.runs.length, failed: result.failures.length }));
+      return result.failures.length === 0 ? 0 : 1;
     }
     case 'db seed': {
       const result = await seedDemo({ db, clock: systemClock, services });

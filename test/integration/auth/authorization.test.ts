@@ -81,6 +81,7 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds/{fundId}/loans/{loanId}/repayments/{repaymentId}/reverse': ADMIN,
   'get /funds/{fundId}/loans/{loanId}/repayments': ALL,
   'get /funds/{fundId}/loans/{loanId}/payoff': ALL,
+  'post /funds/{fundId}/jobs/daily': ADMIN,
   'get /funds/{fundId}/accounts': ALL,
   'get /funds/{fundId}/accounts/{accountId}': ALL,
   'get /funds/{fundId}/entries': ALL,
@@ -610,6 +611,18 @@ const CALLS: Record<string, Call> = {
     send: (user, w, prepared) => h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/payoff`)).set(user.auth),
     success: 200,
     writes: false,
+  },
+  'post /funds/{fundId}/jobs/daily': {
+    // TEST_TODAY is never in the future; a day already run answers 200 with its stored figures, so
+    // each role's call is served or refused the same way whatever ran before. The world fund has
+    // no disbursed loan, so the run posts nothing (its closed period is never touched).
+    send: (user, w) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/jobs/daily`))
+        .set(user.auth)
+        .send({ date: TEST_TODAY }),
+    success: 200,
+    writes: true,
   },
   'get /funds/{fundId}/accounts': {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/accounts`)).set(user.auth),
