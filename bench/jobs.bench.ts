@@ -26,7 +26,7 @@ import pg from 'pg';
 import { createServices } from '../src/app';
 import type { Actor } from '../src/auth/principal';
 import { SYSTEM_ACTOR } from '../src/auth/principal';
-import { dateIn, type Clock } from '../src/clock';
+import { addDays, dateIn, type Clock } from '../src/clock';
 import { loadConfig, type Config } from '../src/config';
 import { EmbeddedPostgres } from '../src/db/embedded';
 import { createDb } from '../src/db/knex';
@@ -36,7 +36,7 @@ import { toFund } from '../src/funds/funds.service';
 import type { FundRow } from '../src/funds/funds.repo';
 import { POOL_CASH } from '../src/ledger/chart';
 import { findBalanceDrift } from '../src/ledger/ledger.repo';
-import { addDays, DailyJobService, type DayOutcome } from '../src/loans/daily-job.service';
+import type { DayOutcome } from '../src/loans/daily-job.service';
 import { insertMember } from '../src/members/members.repo';
 import { formatProfile, StatementProfile, type StatementStats } from './statement-profile';
 
@@ -220,7 +220,7 @@ async function seed(db: Knex, config: Config, clock: Clock, firstDay: string): P
 
 async function runDays(db: Knex, config: Config, clock: Clock, fundId: string, last: string): Promise<DayOutcome[]> {
   const services = createServices(db, config, clock, config.jwt.current!);
-  const job = new DailyJobService({ ...services, clock });
+  const job = services.dailyJob;
   const fund = toFund((await db('funds').where({ id: fundId }).first()) as FundRow);
   const plan = await job.plan(db, fund, last);
   return job.runDays(db, fund, plan.days, SYSTEM_ACTOR, null);

@@ -29,6 +29,7 @@ import { DisbursementService } from './loans/disbursements.service';
 import { loansRoutes } from './loans/loans.routes';
 import { LoanService } from './loans/loans.service';
 import { dailyJobRoutes } from './loans/daily-job.routes';
+import { DailyJobService } from './loans/daily-job.service';
 import { repaymentRoutes } from './loans/repayments.routes';
 import { RepaymentService } from './loans/repayments.service';
 import { loanStatementSection } from './loans/statement-section';
@@ -93,6 +94,7 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     committee: new CommitteeService({ ...deps, loans }),
     disbursements: new DisbursementService({ ...deps, loans }),
     repayments: new RepaymentService(deps),
+    dailyJob: new DailyJobService(deps),
   };
 }
 

@@ -31,3 +31,26 @@ export function dateIn(timeZone: string, instant: Date): string {
   const part = (type: string): string => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
 }
+
+// Calendar arithmetic on `YYYY-MM-DD` value dates, in UTC so no time zone or DST can shift a day.
+const DAY_MS = 86_400_000;
+
+function utcOf(date: string): number {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  return Date.UTC(year, month - 1, day);
+}
+
+/** `date` moved by whole days (negative: back). */
+export function addDays(date: string, days: number): string {
+  return new Date(utcOf(date) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Days from `from` (inclusive) to `to` (exclusive): 0 on the same day. */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((utcOf(to) - utcOf(from)) / DAY_MS);
+}
+
+/** Days from `from` to `to`, both included: 1 when they are the same day. */
+export function daysInclusive(from: string, to: string): number {
+  return daysBetween(from, to) + 1;
+}

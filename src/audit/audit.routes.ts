@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fundOf } from '../http/context';
 import { decodeCursor, cursorParam, limitParam, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, orderParam, pageOf, seqCursor, timestamp, uuid } from '../http/schemas';
@@ -63,7 +64,7 @@ export const auditRoutes: AnyRoute[] = [
     response: { status: 200, description: 'A page of audit records', schema: pageOf(auditRecordView) },
     handler: async ({ query, ctx }) => {
       const after = decodeCursor(query.cursor, seqCursor);
-      const records = await ctx.app.services.audit.list(ctx.app.db, ctx.fund!.id, {
+      const records = await ctx.app.services.audit.list(ctx.app.db, fundOf(ctx).id, {
         action: query.action,
         targetType: query.targetType,
         targetId: query.targetId,
@@ -88,6 +89,6 @@ export const auditRoutes: AnyRoute[] = [
     permission: 'audit.verify',
     params: fundIdParams,
     response: { status: 200, description: 'The verification result', schema: verifyView },
-    handler: async ({ ctx }) => ok(await ctx.app.services.audit.verify(ctx.app.db, ctx.fund!.id)),
+    handler: async ({ ctx }) => ok(await ctx.app.services.audit.verify(ctx.app.db, fundOf(ctx).id)),
   }),
 ];

@@ -1,7 +1,7 @@
 import { memberScope } from '../auth/permissions';
 import { actorOf } from '../auth/principal';
 import { runCommand, type Reply } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf } from '../http/context';
 import { decodeCursor, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
@@ -27,11 +27,6 @@ import type { ContributionView } from './capital.views';
 import { CSV_MEDIA_TYPE, prefersCsv, statementContentDisposition, statementCsv } from './statement.csv';
 
 const TAG = 'Capital';
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
-}
 
 const contributionPosition = (item: ContributionView) => ({ receivedOn: item.receivedOn, id: item.id });
 

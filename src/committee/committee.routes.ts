@@ -1,5 +1,5 @@
 import { runCommand, type Reply } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf } from '../http/context';
 import { decodeCursor, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
@@ -27,11 +27,6 @@ import {
 import { MARKDOWN_MEDIA_TYPE, minutesMarkdown, prefersMarkdown } from './minutes';
 
 const TAG = 'Committee';
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
-}
 
 export const committeeRoutes: AnyRoute[] = [
   defineRoute({

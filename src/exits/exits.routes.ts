@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { memberScope } from '../auth/permissions';
 import { actorOf } from '../auth/principal';
 import { runCommand } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf } from '../http/context';
 import { cursorParam, decodeCursor, limitParam, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { amountOutput, isoDate, pageOf, timestamp, uuid } from '../http/schemas';
@@ -57,11 +57,6 @@ const exitView = z
 
 function view(exit: MemberExit) {
   return { ...exit, createdAt: exit.createdAt.toISOString() };
-}
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
 }
 
 export const exitsRoutes: AnyRoute[] = [

@@ -1,14 +1,14 @@
 import { assert } from '../assert';
 import type { AuditService } from '../audit/audit.service';
 import type { Actor } from '../auth/principal';
-import type { Clock } from '../clock';
+import { addDays, type Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { FundPolicy } from '../funds/policy';
 import type { LedgerService } from '../ledger/ledger.service';
 import { lockMember, type MemberRow } from '../members/members.repo';
 import { formatAmount, Money, roundHalfUp, sumAmounts, ZERO } from '../money/money';
-import { addDays, NoCapitalToAllocate } from '../periods/allocation';
+import { NoCapitalToAllocate } from '../periods/allocation';
 import * as periodsRepo from '../periods/periods.repo';
 import { shareByCapital } from '../periods/periods.service';
 import { exitError, type ExitErrorCode } from './exits.errors';

@@ -4,7 +4,7 @@ import { actorOf } from '../auth/principal';
 import { runCommand } from '../http/command';
 import { decodeCursor, limitParam, cursorParam, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
-import type { RequestContext } from '../http/context';
+import { fundOf, type RequestContext } from '../http/context';
 import { fundIdParams, isoDate, pageOf, timestamp, uuid } from '../http/schemas';
 import type { Db } from '../db/knex';
 import type { Fund, PolicyVersion } from './funds.service';
@@ -136,11 +136,6 @@ async function fundResponse(ctx: RequestContext, db: Db, fund: Fund): Promise<z.
   const leadMemberId = await funds.leadMemberId(db, fund.id);
   const policy = await funds.policyInForce(db, fund);
   return { ...toSummaryView(fund), leadMemberId, policy: toPolicyView(policy) };
-}
-
-function fundOf(ctx: RequestContext): Fund {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
 }
 
 export const fundRoutes: AnyRoute[] = [

@@ -12,6 +12,7 @@ import type { CapitalService } from '../capital/capital.service';
 import type { LedgerService } from '../ledger/ledger.service';
 import type { CommitteeService } from '../committee/committee.service';
 import type { DisbursementService } from '../loans/disbursements.service';
+import type { DailyJobService } from '../loans/daily-job.service';
 import type { LoanService } from '../loans/loans.service';
 import type { RepaymentService } from '../loans/repayments.service';
 import type { MemberService } from '../members/members.service';
@@ -32,6 +33,7 @@ export interface Services {
   committee: CommitteeService;
   disbursements: DisbursementService;
   repayments: RepaymentService;
+  dailyJob: DailyJobService;
 }
 
 /** What the whole app shares: built once in createApp. */
@@ -60,4 +62,10 @@ export interface RequestContext {
   };
   /** The raw parsed body, before validation: what an idempotency key is bound to. */
   rawBody: unknown;
+}
+
+/** The fund of a route under /funds/{fundId}: mountRoutes loads it before any handler runs. */
+export function fundOf(ctx: RequestContext): Fund {
+  if (!ctx.fund) throw new Error('fund route without a fund');
+  return ctx.fund;
 }

@@ -9,7 +9,7 @@ import { fundsWithExpiredHolds } from '../ledger/ledger.repo';
 import { HOLD_EXPIRY_BATCH_MAX } from '../ledger/ledger.service';
 import type { FundRow } from '../funds/funds.repo';
 import { toFund } from '../funds/funds.service';
-import { DailyJobService, type DailyJobDay } from '../loans/daily-job.service';
+import type { DailyJobDay } from '../loans/daily-job.service';
 import { cancelLoansWithExpiredHolds } from '../loans/disbursements.service';
 
 /** Idempotency keys answer retries for a week, then go. */
@@ -97,7 +97,7 @@ export async function runDailyJob(
   fundIds?: readonly string[],
 ): Promise<{ runs: DailyJobFundRun[]; failures: { fundId: string; error: string }[] }> {
   const ids = fundIds ?? ((await deps.db('funds').orderBy('id').pluck('id')) as string[]);
-  const service = new DailyJobService({ ...deps.services, clock: deps.clock });
+  const service = deps.services.dailyJob;
   const runs: DailyJobFundRun[] = [];
   const failures: { fundId: string; error: string }[] = [];
   for (const fundId of ids) {

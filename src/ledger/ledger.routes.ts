@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { memberScope } from '../auth/permissions';
 import { actorOf } from '../auth/principal';
 import { runCommand } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf, type RequestContext } from '../http/context';
 import { decodeCursor, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf, seqCursor } from '../http/schemas';
@@ -28,11 +28,6 @@ import type { Book, AccountType, HoldStatus, JournalEntry } from './ledger.types
 import { toAccountView, toEntryView, toHoldView } from './ledger.views';
 
 const TAG = 'Ledger';
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
-}
 
 const entryResponse = (ctx: RequestContext, entry: JournalEntry) => toEntryView(entry, ctx.principal);
 

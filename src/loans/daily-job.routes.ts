@@ -1,24 +1,13 @@
 import { actorOf } from '../auth/principal';
 import { releaseExpiredHoldsOfFund } from '../jobs/jobs';
 import { runCommand } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf } from '../http/context';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams } from '../http/schemas';
-import { auditOf, DailyJobService, type DayOutcome } from './daily-job.service';
+import { auditOf, type DayOutcome } from './daily-job.service';
 import { dailyJobBody, dailyJobView } from './daily-job.schemas';
 
 const TAG = 'Loans';
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
-}
-
-/** The job's service, on the app's shared dependencies (it keeps no state of its own). */
-function serviceOf(ctx: RequestContext): DailyJobService {
-  const { ledger, audit, funds } = ctx.app.services;
-  return new DailyJobService({ ledger, audit, funds, clock: ctx.app.clock });
-}
 
 function viewOf(fundId: string, date: string, outcomes: readonly DayOutcome[], holdsReleased: number) {
   return {
@@ -46,7 +35,7 @@ export const dailyJobRoutes: AnyRoute[] = [
     response: { status: 200, description: 'What each day run did', schema: dailyJobView },
     handler: async ({ body, ctx }) => {
       const fund = fundOf(ctx);
-      const service = serviceOf(ctx);
+      const service = ctx.app.services.dailyJob;
       const actor = actorOf(ctx.principal);
       const { db } = ctx.app;
       const plan = await service.plan(db, fund, body.date);

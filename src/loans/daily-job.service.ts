@@ -1,7 +1,7 @@
 import { assert } from '../assert';
 import type { AuditService } from '../audit/audit.service';
 import type { Actor } from '../auth/principal';
-import type { Clock } from '../clock';
+import { addDays, daysBetween, type Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { inTransaction } from '../db/transaction';
 import type { Fund, FundService } from '../funds/funds.service';
@@ -67,15 +67,6 @@ export interface DailyJobPlan {
   days: string[];
 }
 
-export function addDays(date: string, days: number): string {
-  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(year, month - 1, day + days)).toISOString().slice(0, 10);
-}
-
-function daysFrom(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
-
 export class DailyJobService {
   constructor(private readonly deps: DailyJobDeps) {}
 
@@ -110,7 +101,7 @@ export class DailyJobService {
       const earliest = await repo.earliestDisbursement(db, fund.id);
       from = earliest !== null && earliest < date ? earliest : date;
     }
-    const count = daysFrom(from, date) + 1;
+    const count = daysBetween(from, date) + 1;
     assert(count >= 1, `daily job plan from ${from} to ${date} is empty`);
     if (count > CATCH_UP_DAYS_MAX) {
       throw dailyJobError(

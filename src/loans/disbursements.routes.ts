@@ -1,5 +1,5 @@
 import { runCommand } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf } from '../http/context';
 import { decodeCursor, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
@@ -17,11 +17,6 @@ import {
 } from './disbursements.schemas';
 
 const TAG = 'Loans';
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
-}
 
 function auditOf(outcome: DisbursementOutcome, action: string, request: Record<string, unknown>) {
   return {

@@ -1,5 +1,5 @@
 import { runCommand } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf } from '../http/context';
 import { decodeCursor, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
@@ -16,11 +16,6 @@ import {
 } from './loans.schemas';
 
 const TAG = 'Loan applications';
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
-}
 
 // No money moves in any of these: an Idempotency-Key is optional everywhere.
 export const loansRoutes: AnyRoute[] = [

@@ -1,7 +1,6 @@
 import { assert } from '../assert';
-import { isIsoDate } from '../clock';
+import { addDays, daysBetween, isIsoDate } from '../clock';
 import { AmountError, Money, parseAmount, roundHalfUp, sumAmounts, ZERO } from '../money/money';
-import { addDays, daysInclusive } from '../periods/allocation';
 import {
   CONTRACT_RATE_ANNUAL_MAX,
   cumulativeInterestRounded,
@@ -142,11 +141,6 @@ function parseTerms(input: ScheduleInput): Terms {
     feeRate: input.serviceFeeRate === undefined ? ZERO : parseRateField('serviceFeeRate', input.serviceFeeRate),
     maturityDate,
   };
-}
-
-/** Days from `from` (inclusive) to `to` (exclusive): 0 on the same day. */
-export function daysBetween(from: string, to: string): number {
-  return daysInclusive(from, to) - 1;
 }
 
 /**

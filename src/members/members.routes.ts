@@ -1,7 +1,7 @@
 import { hashPassword } from '../auth/password';
 import { memberScope } from '../auth/permissions';
 import { runCommand } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf } from '../http/context';
 import { decodeCursor, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
@@ -21,11 +21,6 @@ import {
 import { detailsOf, toMemberView, toUserView } from './members.views';
 
 const TAG = 'Members';
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
-}
 
 export const membersRoutes: AnyRoute[] = [
   defineRoute({

@@ -114,22 +114,6 @@ export function periodRange(period: string): PeriodRange | undefined {
   return { period, startsOn, endsOn };
 }
 
-const DAY_MS = 86_400_000;
-
-function utcOf(date: string): number {
-  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
-  return Date.UTC(year, month - 1, day);
-}
-
 function isoOf(utcMs: number): string {
   return new Date(utcMs).toISOString().slice(0, 10);
-}
-
-export function addDays(date: string, days: number): string {
-  return isoOf(utcOf(date) + days * DAY_MS);
-}
-
-/** Days from `from` to `to`, both included: 1 when they are the same day. */
-export function daysInclusive(from: string, to: string): number {
-  return Math.round((utcOf(to) - utcOf(from)) / DAY_MS) + 1;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { actorOf } from '../auth/principal';
 import { runCommand } from '../http/command';
-import type { RequestContext } from '../http/context';
+import { fundOf } from '../http/context';
 import { decodeCursor, limitParam, cursorParam, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { amountOutput, isoDate, pageOf, timestamp, uuid } from '../http/schemas';
@@ -67,11 +67,6 @@ function view(period: ClosedPeriod) {
     })),
     closedAt: period.closedAt.toISOString(),
   };
-}
-
-function fundOf(ctx: RequestContext) {
-  if (!ctx.fund) throw new Error('fund route without a fund');
-  return ctx.fund;
 }
 
 export const periodsRoutes: AnyRoute[] = [

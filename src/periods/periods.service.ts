@@ -3,13 +3,13 @@ import { assert } from '../assert';
 import type { AuditService } from '../audit/audit.service';
 import { canonicalJson } from '../audit/canonical-json';
 import type { Actor } from '../auth/principal';
-import type { Clock } from '../clock';
+import { addDays, daysInclusive, type Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { LedgerService } from '../ledger/ledger.service';
 import type { EntryLineInput } from '../ledger/ledger.types';
 import { formatAmount, Money, roundHalfUp, sumAmounts, ZERO } from '../money/money';
-import { addDays, allocate, daysInclusive, NoCapitalToAllocate, periodRange, type Share } from './allocation';
+import { allocate, NoCapitalToAllocate, periodRange, type Share } from './allocation';
 import { periodError } from './periods.errors';
 import * as repo from './periods.repo';
 

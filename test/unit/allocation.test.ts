@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { Money, sumAmounts } from '../../src/money/money';
-import {
-  addDays,
-  allocate,
-  daysInclusive,
-  NoCapitalToAllocate,
-  periodRange,
-  type Weight,
-} from '../../src/periods/allocation';
+import { addDays, daysInclusive } from '../../src/clock';
+import { allocate, NoCapitalToAllocate, periodRange, type Weight } from '../../src/periods/allocation';
 
 const w = (memberId: string, weight: string): Weight => ({ memberId, weight: new Money(weight) });
 const shares = (result: { memberId: string; share: Money }[]) =>

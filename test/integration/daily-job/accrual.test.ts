@@ -2,13 +2,12 @@ import type request from 'supertest';
 import { cumulativeInterestRounded, dailyAccrual, type DayCount } from '../../../src/loans/interest';
 import { formatAmount, Money, sumAmounts } from '../../../src/money/money';
 import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
-import { addDays } from '../../../src/loans/daily-job.service';
+import { addDays } from '../../../src/clock';
 import { balanceOf } from '../disbursements/disbursements.helpers';
 import {
   debitsByDate,
   disbursedLoan,
   instalmentsOf,
-  jobClient,
   lendingWorld,
   ranJob,
   reducePrincipal,
@@ -19,7 +18,7 @@ let h: Harness;
 let client: ReturnType<typeof request>;
 beforeAll(async () => {
   h = await startHarness();
-  client = jobClient(h);
+  client = h.http;
 });
 afterEach(() => {
   setToday(h, TEST_TODAY);

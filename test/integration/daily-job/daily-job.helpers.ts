@@ -1,46 +1,12 @@
-import express from 'express';
-import pino from 'pino';
 import request from 'supertest';
-import { ROUTES } from '../../../src/app';
 import { SYSTEM_ACTOR } from '../../../src/auth/principal';
-import type { AppContext } from '../../../src/http/context';
-import { jsonBody, notFound, problemHandler, requestLogger } from '../../../src/http/middleware';
-import { mountRoutes } from '../../../src/http/route';
 import { inTransaction } from '../../../src/db/transaction';
-import { dailyJobRoutes } from '../../../src/loans/daily-job.routes';
 import { formatAmount, Money } from '../../../src/money/money';
 import type { Harness, TestUser } from '../../helpers/harness';
 import { api, changePolicy, loanWorld, type LoanWorld } from '../loans/loans.helpers';
 import { approvedLoan, disburse, randomUUID } from '../disbursements/disbursements.helpers';
 
 /** Shared pieces of the daily job tests (not a test file itself). */
-
-export const JOB_PATH = '/funds/{fundId}/jobs/daily';
-
-/**
- * The HTTP client that serves the daily job route: the harness's app once the route is in ROUTES,
- * and until then an app mounting just that route on the harness's context, with the same
- * middleware (authentication, validation, problem+json).
- */
-export function jobClient(h: Harness): ReturnType<typeof request> {
-  if (ROUTES.some((route) => route.method === 'post' && route.path === JOB_PATH)) return h.http;
-  const context: AppContext = {
-    db: h.db,
-    config: h.config,
-    logger: pino({ level: 'silent' }),
-    clock: h.clock,
-    services: h.services,
-  };
-  const app = express();
-  app.use(requestLogger(context.logger));
-  const router = express.Router();
-  router.use(jsonBody());
-  mountRoutes(router, context, dailyJobRoutes);
-  app.use('/api/v1', router);
-  app.use(notFound);
-  app.use(problemHandler());
-  return request(app);
-}
 
 /** A token issued now, by the harness clock: tests move the clock past a token's lifetime. */
 export function authNow(h: Harness, user: TestUser): { Authorization: string } {

@@ -1,17 +1,17 @@
 import type request from 'supertest';
 import { cumulativeInterestRounded, penaltyRate } from '../../../src/loans/interest';
-import { addDays } from '../../../src/loans/daily-job.service';
+import { addDays } from '../../../src/clock';
 import { classificationHistory } from '../../../src/loans/daily-job.repo';
 import { formatAmount, Money } from '../../../src/money/money';
 import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
 import { balanceOf } from '../disbursements/disbursements.helpers';
-import { disbursedLoan, jobClient, lendingWorld, ranJob, reducePrincipal, setToday } from './daily-job.helpers';
+import { disbursedLoan, lendingWorld, ranJob, reducePrincipal, setToday } from './daily-job.helpers';
 
 let h: Harness;
 let client: ReturnType<typeof request>;
 beforeAll(async () => {
   h = await startHarness();
-  client = jobClient(h);
+  client = h.http;
 });
 afterEach(() => {
   setToday(h, TEST_TODAY);

@@ -1,27 +1,18 @@
 import pino from 'pino';
 import type request from 'supertest';
 import { runDailyJob } from '../../../src/jobs/jobs';
-import { addDays } from '../../../src/loans/daily-job.service';
+import { addDays } from '../../../src/clock';
 import { makeUser, startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
 import { snapshot } from '../../helpers/invariants';
 import { expectProblem } from '../auth/problem';
 import { balanceOf } from '../disbursements/disbursements.helpers';
-import {
-  disbursedLoan,
-  jobClient,
-  lendingWorld,
-  randomUUID,
-  ranJob,
-  runJob,
-  setToday,
-  type JobDay,
-} from './daily-job.helpers';
+import { disbursedLoan, lendingWorld, randomUUID, ranJob, runJob, setToday, type JobDay } from './daily-job.helpers';
 
 let h: Harness;
 let client: ReturnType<typeof request>;
 beforeAll(async () => {
   h = await startHarness();
-  client = jobClient(h);
+  client = h.http;
 });
 afterEach(() => {
   setToday(h, TEST_TODAY);
