@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { prepared, type Db, type Trx } from '../db/knex';
 import type { Account, AccountType, Book, Hold, HoldStatus, JournalEntry, Posting, Side } from './ledger.types';
 
@@ -275,13 +276,16 @@ export interface AtomicPostResult {
  * from the rows before, raises the typed refusal when a rule fails, and asserts that what the
  * database wrote is what it computed. The CHECKs and triggers hold whatever this statement does.
  */
+/** Entries with more lines than this are planned on every call rather than once (see below). */
+export const GENERIC_PLAN_LINES_MAX = 16;
+
 export async function postEntryAtomically(
   trx: Trx,
   entry: NewEntry,
   lines: readonly EntryLineRow[],
   guards: PostingGuards,
 ): Promise<AtomicPostResult> {
-  const result = await prepared<{
+  type Result = {
     rows: (Partial<PostedAccountRow> & {
       entry_id: string | null;
       entry_seq: string | null;
@@ -289,10 +293,8 @@ export async function postEntryAtomically(
       written: boolean;
       postings: string;
     })[];
-  }>(
-    trx,
-    'ledger_post_entry',
-    `WITH entry AS (
+  };
+  const sql = `WITH entry AS (
        INSERT INTO journal_entries
          (fund_id, kind, effective_date, memo, idempotency_key, reverses_entry_id, actor_id, request_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -306,18 +308,20 @@ export async function postEntryAtomically(
                   AS l(line_no, account_id, account_code, side, amount, memo)
      ), released AS (
        SELECT * FROM unnest(?::uuid[], ?::numeric[]) AS r(account_id, amount)
+     ), resolved AS MATERIALIZED (
+       -- Lines naming an account by chart code get its id here, one index lookup each, so that
+       -- every later join is on the id alone. An unknown code resolves to null and locks nothing.
+       SELECT i.line_no, coalesce(i.account_id, a.id) AS account_id, i.side, i.amount, i.memo
+         FROM input i
+         LEFT JOIN accounts a
+           ON i.account_id IS NULL AND a.fund_id = (SELECT fund_id FROM params) AND a.code = i.account_code
      ), locked AS MATERIALIZED (
        ${LOCK_BALANCES_SELECT}
-        -- Ids and codes resolved apart, so that each is an index lookup rather than a scan.
         -- Only once the header is in: a replay (its key used already) locks nothing, and two
         -- postings with one key queue on the header before either locks a balance.
         WHERE EXISTS (SELECT 1 FROM entry)
           AND b.fund_id = (SELECT fund_id FROM params)
-          AND b.account_id IN (SELECT account_id FROM input WHERE account_id IS NOT NULL
-                               UNION
-                               SELECT a2.id FROM accounts a2
-                                WHERE a2.fund_id = (SELECT fund_id FROM params)
-                                  AND a2.code IN (SELECT account_code FROM input WHERE account_code IS NOT NULL))
+          AND b.account_id IN (SELECT account_id FROM resolved WHERE account_id IS NOT NULL)
         ORDER BY b.account_id
           FOR UPDATE OF b
      ), lines AS (
@@ -325,8 +329,8 @@ export async function postEntryAtomically(
               k.debit_total + sum(CASE i.side WHEN 'debit' THEN i.amount ELSE 0 END) OVER running AS debit_total_after,
               k.credit_total + sum(CASE i.side WHEN 'credit' THEN i.amount ELSE 0 END) OVER running AS credit_total_after,
               k.version + row_number() OVER running AS version_after
-         FROM input i
-         JOIN locked k ON k.account_id = i.account_id OR (i.account_id IS NULL AND k.code = i.account_code)
+         FROM resolved i
+         JOIN locked k ON k.account_id = i.account_id
        WINDOW running AS (PARTITION BY k.account_id ORDER BY i.line_no ROWS UNBOUNDED PRECEDING)
      ), totals AS (
        SELECT k.account_id, k.normal_side, k.held, k.floor,
@@ -391,31 +395,37 @@ export async function postEntryAtomically(
        LEFT JOIN entry e ON true
        LEFT JOIN locked k ON true
        LEFT JOIN updated u ON u.account_id = k.account_id
-      ORDER BY k.account_id`,
-    [
-      entry.fundId,
-      entry.kind,
-      entry.effectiveDate,
-      entry.memo,
-      entry.idempotencyKey,
-      entry.reversesEntryId,
-      entry.actorId,
-      entry.requestId,
-      entry.fundId,
-      entry.effectiveDate,
-      guards.currency,
-      guards.now,
-      guards.fundBookOnly,
-      lines.map((line) => line.lineNo),
-      lines.map((line) => line.accountId),
-      lines.map((line) => line.accountCode),
-      lines.map((line) => line.side),
-      lines.map((line) => line.amount),
-      lines.map((line) => line.memo),
-      guards.releasedHolds.map((hold) => hold.accountId),
-      guards.releasedHolds.map((hold) => hold.amount),
-    ],
-  );
+      ORDER BY k.account_id`;
+  const bindings = [
+    entry.fundId,
+    entry.kind,
+    entry.effectiveDate,
+    entry.memo,
+    entry.idempotencyKey,
+    entry.reversesEntryId,
+    entry.actorId,
+    entry.requestId,
+    entry.fundId,
+    entry.effectiveDate,
+    guards.currency,
+    guards.now,
+    guards.fundBookOnly,
+    lines.map((line) => line.lineNo),
+    lines.map((line) => line.accountId),
+    lines.map((line) => line.accountCode),
+    lines.map((line) => line.side),
+    lines.map((line) => line.amount),
+    lines.map((line) => line.memo),
+    guards.releasedHolds.map((hold) => hold.accountId),
+    guards.releasedHolds.map((hold) => hold.amount),
+  ];
+  // A prepared statement's generic plan assumes one row per array parameter: right for the two to
+  // six lines of almost every entry, but for a batch entry of hundreds of lines it joins by nested
+  // loops, quadratic in the lines. Those are planned for their real size on every call.
+  const result =
+    lines.length <= GENERIC_PLAN_LINES_MAX
+      ? await prepared<Result>(trx, 'ledger_post_entry', sql, bindings)
+      : ((await trx.raw(sql, bindings as Knex.RawBinding[])) as unknown as Result);
   const first = result.rows[0];
   const header =
     first?.entry_id && first.entry_seq && first.entry_posted_at
@@ -428,6 +438,186 @@ export async function postEntryAtomically(
         row as PostedAccountRow,
     );
   return { header, accounts, written: first?.written === true, postings: Number(first?.postings ?? 0) };
+}
+
+export interface BatchEntryHeader {
+  kind: string;
+  memo: string;
+  idempotencyKey: string;
+}
+
+export interface BatchLineRow {
+  /** Index of the line's entry in the batch, from 0. */
+  entryNo: number;
+  lineNo: number;
+  accountId: string;
+  side: Side;
+  amount: string;
+  memo: string | null;
+}
+
+export interface BatchPostResult {
+  /** Whether every header was new and every rule held, so that everything was written. */
+  written: boolean;
+  /** The new headers in batch order (all of them when written). */
+  entries: EntryHeader[];
+  postings: number;
+  accounts: number;
+  /** What the statement added to the debit and credit totals of the balances it updated. */
+  debitAdded: string;
+  creditAdded: string;
+}
+
+/**
+ * Many entries of one fund and one effective date in one statement: the set-based form of
+ * postEntryAtomically, for jobs that post thousands of lines at once. Lines name accounts by id;
+ * no holds are consumed. The running totals of an account run through the batch in entry then
+ * line order, as if the entries had been posted one after the other, and the floor is checked
+ * where each entry leaves each account. Nothing is written unless every header is new (no key
+ * used before) and every rule holds for every entry; the caller then posts the entries one by
+ * one, which replays or refuses each precisely.
+ */
+export async function postBatchAtomically(
+  trx: Trx,
+  batch: { fundId: string; effectiveDate: string; actorId: string | null; requestId: string | null; now: Date },
+  headers: readonly BatchEntryHeader[],
+  lines: readonly BatchLineRow[],
+): Promise<BatchPostResult> {
+  const result = await trx.raw<{
+    rows: {
+      written: boolean;
+      entries: { id: string; seq: string; posted_at: string }[] | null;
+      postings: string;
+      accounts: string;
+      debit_added: string | null;
+      credit_added: string | null;
+    }[];
+  }>(
+    `WITH params AS (
+       SELECT ?::uuid AS fund_id, ?::date AS effective_date, ?::uuid AS actor_id, ?::text AS request_id,
+              ?::timestamptz AS now
+     ), headers AS (
+       SELECT * FROM unnest(?::int[], ?::text[], ?::text[], ?::text[]) AS h(entry_no, kind, memo, idempotency_key)
+     ), entry AS (
+       INSERT INTO journal_entries (fund_id, kind, effective_date, memo, idempotency_key, actor_id, request_id)
+       SELECT p.fund_id, h.kind, p.effective_date, h.memo, h.idempotency_key, p.actor_id, p.request_id
+         FROM headers h CROSS JOIN params p
+        ORDER BY h.entry_no
+       ON CONFLICT (fund_id, idempotency_key) DO NOTHING
+       RETURNING id, seq, posted_at, idempotency_key
+     ), numbered AS MATERIALIZED (
+       SELECT h.entry_no, e.id, e.seq, e.posted_at FROM headers h JOIN entry e ON e.idempotency_key = h.idempotency_key
+     ), input AS (
+       SELECT * FROM unnest(?::int[], ?::int[], ?::uuid[], ?::text[], ?::numeric[], ?::text[])
+                  AS l(entry_no, line_no, account_id, side, amount, memo)
+     ), fund AS (
+       SELECT f.currency, f.timezone FROM funds f WHERE f.id = (SELECT fund_id FROM params)
+     ), locked AS MATERIALIZED (
+       -- The columns the rules need, without the fund's row on each (it is the same one).
+       SELECT b.account_id, b.debit_total, b.credit_total, b.held, b.floor, b.version, b.effective_watermark,
+              a.book, a.normal_side, a.currency
+         FROM account_balances b
+         JOIN accounts a ON a.id = b.account_id
+        -- Only when every header is new: a batch with a key used before locks nothing.
+        WHERE (SELECT count(*) FROM numbered) = (SELECT count(*) FROM headers)
+          AND b.fund_id = (SELECT fund_id FROM params)
+          AND b.account_id IN (SELECT DISTINCT account_id FROM input)
+        ORDER BY b.account_id
+          FOR UPDATE OF b
+     ), lines AS MATERIALIZED (
+       SELECT i.entry_no, i.line_no, k.account_id, i.side, i.amount, i.memo, k.normal_side, k.book, k.floor, k.held,
+              k.effective_watermark,
+              k.debit_total + sum(CASE i.side WHEN 'debit' THEN i.amount ELSE 0 END) OVER running AS debit_total_after,
+              k.credit_total + sum(CASE i.side WHEN 'credit' THEN i.amount ELSE 0 END) OVER running AS credit_total_after,
+              k.version + row_number() OVER running AS version_after,
+              -- The account's last line in this entry: where the entry leaves it, and its floor is checked.
+              lead(i.entry_no) OVER running IS DISTINCT FROM i.entry_no AS leaves_entry,
+              lead(i.entry_no) OVER running IS NULL AS last_of_account
+         FROM input i
+         JOIN locked k ON k.account_id = i.account_id
+       WINDOW running AS (PARTITION BY k.account_id ORDER BY i.entry_no, i.line_no ROWS UNBOUNDED PRECEDING)
+     ), figures AS (
+       SELECT l.*,
+              CASE l.normal_side WHEN 'debit' THEN l.debit_total_after - l.credit_total_after
+                                 ELSE l.credit_total_after - l.debit_total_after END AS balance_after
+         FROM lines l
+     ), verdict AS (
+       SELECT (SELECT count(*) FROM numbered) = (SELECT count(*) FROM headers)
+          AND (SELECT count(*) FROM lines) = (SELECT count(*) FROM input)
+          AND NOT EXISTS (SELECT 1 FROM locked WHERE currency <> (SELECT currency FROM fund))
+          AND (SELECT count(*) FROM lines) >= 2 * (SELECT count(*) FROM headers)
+          AND NOT EXISTS (SELECT 1 FROM lines GROUP BY entry_no HAVING count(*) < 2)
+          AND NOT EXISTS (SELECT 1 FROM lines GROUP BY entry_no, book
+                          HAVING sum(CASE side WHEN 'debit' THEN amount ELSE -amount END) <> 0)
+          AND (SELECT effective_date FROM params)
+              <= ((SELECT now FROM params) AT TIME ZONE (SELECT timezone FROM fund))::date
+          AND NOT EXISTS (SELECT 1 FROM figures
+                          WHERE leaves_entry AND floor IS NOT NULL AND balance_after - held < floor)
+          AS ok
+     ), updated AS (
+       -- Every new value comes from the locked row and the lines, none from b (see postEntryAtomically).
+       UPDATE account_balances b
+          SET debit_total = f.debit_total_after, credit_total = f.credit_total_after, balance = f.balance_after,
+              version = f.version_after,
+              effective_watermark = greatest(f.effective_watermark, (SELECT effective_date FROM params)),
+              updated_at = now()
+         FROM figures f
+        WHERE f.last_of_account AND b.account_id = f.account_id AND (SELECT ok FROM verdict)
+       RETURNING b.account_id
+     ), added AS (
+       SELECT sum(f.debit_total_after - k.debit_total) AS debit_added,
+              sum(f.credit_total_after - k.credit_total) AS credit_added
+         FROM figures f JOIN locked k ON k.account_id = f.account_id
+        WHERE f.last_of_account AND (SELECT ok FROM verdict)
+     ), inserted AS (
+       INSERT INTO postings (fund_id, entry_id, line_no, account_id, side, amount, effective_date, memo,
+                             debit_total_after, credit_total_after, balance_after, version_after,
+                             watermark_after, backdated)
+       SELECT (SELECT fund_id FROM params), n.id, f.line_no, f.account_id, f.side, f.amount,
+              (SELECT effective_date FROM params), f.memo, f.debit_total_after, f.credit_total_after,
+              f.balance_after, f.version_after,
+              greatest(f.effective_watermark, (SELECT effective_date FROM params)),
+              coalesce(f.effective_watermark > (SELECT effective_date FROM params), false)
+         FROM figures f JOIN numbered n ON n.entry_no = f.entry_no
+        WHERE (SELECT ok FROM verdict)
+       RETURNING 1
+     )
+     SELECT (SELECT ok FROM verdict) AS written,
+            (SELECT json_agg(json_build_object('id', id, 'seq', seq::text, 'posted_at', posted_at) ORDER BY entry_no)
+               FROM numbered) AS entries,
+            (SELECT count(*) FROM inserted) AS postings, (SELECT count(*) FROM updated) AS accounts,
+            (SELECT debit_added::text FROM added) AS debit_added, (SELECT credit_added::text FROM added) AS credit_added`,
+    [
+      batch.fundId,
+      batch.effectiveDate,
+      batch.actorId,
+      batch.requestId,
+      batch.now,
+      headers.map((_, index) => index),
+      headers.map((header) => header.kind),
+      headers.map((header) => header.memo),
+      headers.map((header) => header.idempotencyKey),
+      lines.map((line) => line.entryNo),
+      lines.map((line) => line.lineNo),
+      lines.map((line) => line.accountId),
+      lines.map((line) => line.side),
+      lines.map((line) => line.amount),
+      lines.map((line) => line.memo),
+    ] as Knex.RawBinding[],
+  );
+  const row = result.rows[0];
+  return {
+    written: row?.written === true,
+    entries: (row?.entries ?? []).map((entry) => ({
+      id: entry.id,
+      seq: entry.seq,
+      posted_at: new Date(entry.posted_at),
+    })),
+    postings: Number(row?.postings ?? 0),
+    accounts: Number(row?.accounts ?? 0),
+    debitAdded: row?.debit_added ?? '0',
+    creditAdded: row?.credit_added ?? '0',
+  };
 }
 
 export async function findEntryIdByIdempotencyKey(db: Db, fundId: string, key: string): Promise<string | undefined> {

@@ -32,6 +32,22 @@ import {
   type Side,
 } from './ledger.types';
 
+/** A batch (postEntries) has at most this many entries, and this many lines in all. */
+export const BATCH_ENTRIES_MAX = 500;
+export const BATCH_LINES_MAX = 250_000;
+
+export interface BatchPosted {
+  /** The entries' ids, in the order given. */
+  entryIds: string[];
+  /** Every entry was posted before under its key, and replayed. */
+  replayed: boolean;
+  /** Written whole by the set-based statement, rather than entry by entry. */
+  oneStatement: boolean;
+}
+
+/** The batch statement found a key used before or a rule failing: undo it, post entry by entry. */
+class BatchNotWritten extends Error {}
+
 /** Holds expire after at most this long; a loan approval uses far less (policy, default 14 days). */
 export const HOLD_DURATION_DAYS_MAX = 366;
 /** Expired holds released per fund per sweep transaction; the next sweep takes the rest. */
@@ -142,6 +158,99 @@ export class LedgerService {
    */
   async postEntry(trx: Trx, input: PostEntryInput, options: PostOptions = {}): Promise<PostedEntry> {
     return this.post(trx, input, options);
+  }
+
+  /**
+   * Posts many entries of one fund and one effective date together, in the caller's transaction:
+   * the daily loan job's accruals, thousands of lines. The same rules as postEntry: checked in code
+   * on the input, then by one set-based statement on the balances it locks, in account-id order
+   * (repo.postBatchAtomically), which writes the batch whole or not at all. When it cannot write it
+   * whole (a key used before, or a rule failing for some entry), the batch is undone to a savepoint
+   * and its entries are posted one by one, so that each replays, or is refused with its own typed
+   * error, exactly as postEntry would. Entries need an idempotency key each; no holds, no
+   * currency assertion.
+   */
+  async postEntries(trx: Trx, inputs: readonly PostEntryInput[]): Promise<BatchPosted> {
+    const first = inputs[0];
+    assert(first !== undefined && inputs.length <= BATCH_ENTRIES_MAX, `a batch has 1 to ${BATCH_ENTRIES_MAX} entries`);
+    assert(
+      inputs.every((input) => input.fundId === first.fundId && input.effectiveDate === first.effectiveDate),
+      'a batch posts to one fund on one effective date',
+    );
+    const keys = inputs.map((input) => input.idempotencyKey);
+    assert(
+      keys.every((key) => key !== undefined) && new Set(keys).size === keys.length,
+      'every entry of a batch has its own idempotency key',
+    );
+    assert(
+      inputs.every((input) => input.currency === undefined),
+      'a batch takes no currency assertion',
+    );
+    const lines: repo.BatchLineRow[] = [];
+    let debits = ZERO;
+    let credits = ZERO;
+    inputs.forEach((input, entryNo) => {
+      checkHeader(input);
+      for (const line of parseLines(input.lines)) {
+        assert(line.ref.id !== undefined, 'batch lines name their accounts by id');
+        if (line.side === 'debit') debits = debits.plus(line.amount);
+        else credits = credits.plus(line.amount);
+        lines.push({
+          entryNo,
+          lineNo: line.lineNo,
+          accountId: line.ref.id,
+          side: line.side,
+          amount: formatAmount(line.amount),
+          memo: line.memo,
+        });
+      }
+    });
+    assert(lines.length <= BATCH_LINES_MAX, `a batch has at most ${BATCH_LINES_MAX} lines, not ${lines.length}`);
+
+    const written = await trx
+      .transaction(async (savepoint) => {
+        const result = await repo
+          .postBatchAtomically(
+            savepoint,
+            {
+              fundId: first.fundId,
+              effectiveDate: first.effectiveDate,
+              actorId: first.actor.userId,
+              requestId: first.requestId ?? null,
+              now: this.clock.now(),
+            },
+            inputs.map((input) => ({ kind: input.kind, memo: input.memo, idempotencyKey: input.idempotencyKey! })),
+            lines,
+          )
+          .catch((error: unknown) => {
+            throw periodClosedError(error, first.effectiveDate) ?? error;
+          });
+        if (!result.written) throw new BatchNotWritten();
+        // What the database wrote must be what the input says: every line, and its money.
+        assert(
+          result.entries.length === inputs.length &&
+            result.postings === lines.length &&
+            new Money(result.debitAdded).eq(debits) &&
+            new Money(result.creditAdded).eq(credits),
+          `batch of ${inputs.length} entries: the database wrote ${result.postings} postings, ` +
+            `+${result.debitAdded} / +${result.creditAdded}; the input has ${lines.length}, ` +
+            `${formatAmount(debits)} / ${formatAmount(credits)}`,
+        );
+        return result.entries.map((entry) => entry.id);
+      })
+      .catch((error: unknown) => {
+        if (error instanceof BatchNotWritten) return undefined;
+        throw error;
+      });
+    if (written) return { entryIds: written, replayed: false, oneStatement: true };
+
+    const posted: PostedEntry[] = [];
+    for (const input of inputs) posted.push(await this.postEntry(trx, input));
+    return {
+      entryIds: posted.map((one) => one.entry.id),
+      replayed: posted.every((one) => one.replayed),
+      oneStatement: false,
+    };
   }
 
   /**

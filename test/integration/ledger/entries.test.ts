@@ -7,8 +7,11 @@ import {
   entryBody,
   fundPool,
   postEntry,
+  type Line,
   type TestFund,
 } from '../../helpers/factories';
+import { GENERIC_PLAN_LINES_MAX } from '../../../src/ledger/ledger.repo';
+import { Money } from '../../../src/money/money';
 import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
 import { expectFundConsistent, snapshot } from '../../helpers/invariants';
 
@@ -320,6 +323,85 @@ describe('refusals: each is problem+json with a stable code and changes nothing'
     const unknown = await postEntry(h, fund.admin, randomUUID(), bankCharge('1.00'));
     expectProblem(unknown, 404, 'fund_not_found');
   });
+});
+
+describe('entries of many lines, planned for their own size', () => {
+  // Above GENERIC_PLAN_LINES_MAX lines the posting statement is planned on each call instead of
+  // once: the same rules must hold on that path, refusals included.
+  const LINES = GENERIC_PLAN_LINES_MAX * 2 + 1;
+  let fund: TestFund;
+  beforeAll(async () => {
+    fund = await createFund(h);
+    await fundPool(h, fund, '1000.00');
+  });
+
+  /** LINES - 1 debits of `amount` alternating between 5001 (by code) and 5002 (by id), and one credit to pool cash. */
+  function manyLines(amount: string, overrides: { debit?: Line; credit?: Line } = {}): Line[] {
+    const debits: Line[] = Array.from({ length: LINES - 1 }, (_, index) =>
+      index % 2 === 0
+        ? { accountCode: '5001', side: 'debit', amount }
+        : { accountId: fund.accounts['5002']!, side: 'debit', amount },
+    );
+    if (overrides.debit) debits[LINES - 2] = overrides.debit;
+    const total = new Money(amount).times(LINES - 1).toFixed(2);
+    return [...debits, overrides.credit ?? { accountCode: '1001', side: 'credit', amount: total }];
+  }
+
+  test('when an entry has many lines on the same accounts, then each posting carries its own running balance and version', async () => {
+    const response = await postEntry(h, fund.admin, fund.id, entryBody(manyLines('1.25')));
+    expect(response.status).toBe(201);
+    const postings = response.body.postings as { accountCode: string; balanceAfter: string; versionAfter: string }[];
+    expect(postings).toHaveLength(LINES);
+    const seen = new Map<string, number>();
+    for (const posting of postings.slice(0, -1)) {
+      const count = (seen.get(posting.accountCode) ?? 0) + 1;
+      seen.set(posting.accountCode, count);
+      expect(posting).toMatchObject({
+        balanceAfter: new Money('1.25').times(count).toFixed(2),
+        versionAfter: String(count),
+      });
+    }
+    expect(seen).toEqual(
+      new Map([
+        ['5001', (LINES - 1) / 2],
+        ['5002', (LINES - 1) / 2],
+      ]),
+    );
+    expect(postings.at(-1)).toMatchObject({ accountCode: '1001', balanceAfter: '960.00', versionAfter: '2' });
+    await expectFundConsistent(h, fund.id);
+  });
+
+  const refusals: [string, () => Line[], number, string][] = [
+    [
+      'an unknown account code',
+      () => manyLines('1.00', { debit: { accountCode: '9999', side: 'debit', amount: '1.00' } }),
+      422,
+      'account_not_in_fund',
+    ],
+    [
+      'an account of another fund',
+      () => manyLines('1.00', { debit: { accountId: randomUUID(), side: 'debit', amount: '1.00' } }),
+      422,
+      'account_not_in_fund',
+    ],
+    ['more than the pool holds', () => manyLines('100.00'), 422, 'floor_crossed'],
+    [
+      'a memo-book account',
+      () => manyLines('1.00', { debit: { accountCode: '7002', side: 'debit', amount: '1.00' } }),
+      422,
+      'book_not_allowed',
+    ],
+  ];
+
+  test.each(refusals)(
+    'when a many-line entry has %s, then it is refused and changes nothing',
+    async (_name, lines, status, code) => {
+      const before = await snapshot(h, fund.id);
+      const response = await postEntry(h, fund.admin, fund.id, entryBody(lines()));
+      expectProblem(response, status, code);
+      expect(await snapshot(h, fund.id)).toEqual(before);
+    },
+  );
 });
 
 describe('reading the ledger', () => {
