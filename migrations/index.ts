@@ -6,6 +6,8 @@ import * as committee from './20261124000100_committee';
 import * as disbursements from './20261124000200_disbursements';
 import * as dailyJob from './20261125000100_daily_job';
 import * as repayments from './20261125000200_repayments';
+import * as loanExtensions from './20261126000100_loan_extensions';
+import * as periodInterest from './20261126000200_period_interest';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -20,4 +22,6 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261124000200_disbursements', module: disbursements },
   { name: '20261125000100_daily_job', module: dailyJob },
   { name: '20261125000200_repayments', module: repayments },
+  { name: '20261126000100_loan_extensions', module: loanExtensions },
+  { name: '20261126000200_period_interest', module: periodInterest },
 ];

@@ -30,6 +30,8 @@ import { loansRoutes } from './loans/loans.routes';
 import { LoanService } from './loans/loans.service';
 import { dailyJobRoutes } from './loans/daily-job.routes';
 import { DailyJobService } from './loans/daily-job.service';
+import { extensionRoutes } from './loans/extensions.routes';
+import { ExtensionService } from './loans/extensions.service';
 import { repaymentRoutes } from './loans/repayments.routes';
 import { RepaymentService } from './loans/repayments.service';
 import { loanStatementSection } from './loans/statement-section';
@@ -53,6 +55,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...committeeRoutes,
   ...disbursementRoutes,
   ...repaymentRoutes,
+  ...extensionRoutes,
   ...dailyJobRoutes,
   ...ledgerRoutes,
   ...auditRoutes,
@@ -76,6 +79,7 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
   const funds = new FundService(ledger, clock);
   const deps = { ledger, audit, funds, clock };
   const loans = new LoanService(deps);
+  const extensions = new ExtensionService(deps);
   const capital = new CapitalService(deps);
   // Member statements list the member's loans and guarantees.
   capital.addStatementSection(loanStatementSection);
@@ -91,10 +95,11 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     exits: new ExitService(deps),
     periods: new PeriodService(deps),
     loans,
-    committee: new CommitteeService({ ...deps, loans }),
+    committee: new CommitteeService({ ...deps, loans, extensions }),
     disbursements: new DisbursementService({ ...deps, loans }),
     repayments: new RepaymentService(deps),
     dailyJob: new DailyJobService(deps),
+    extensions,
   };
 }
 

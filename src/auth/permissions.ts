@@ -61,6 +61,10 @@ export const PERMISSIONS = {
   // Repayments are recorded and reversed by administrators (money received at the bank).
   'loans.repay': ['admin'],
   'loans.repayment_reverse': ['admin'],
+  // Extensions (展期): the borrower (or an admin for it) asks; guarantors consent; the committee decides.
+  'loan_extensions.read': ['admin', 'committee', 'member', 'auditor'],
+  'loan_extensions.request': ['admin', 'member'],
+  'loan_extensions.withdraw': ['admin', 'member'],
   // The daily loan job (accrual, overdue, classification): run by administrators or the CLI.
   'jobs.run': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

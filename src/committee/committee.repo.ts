@@ -9,7 +9,7 @@ import type { Db, Trx } from '../db/knex';
 // knex treats every "?" in raw SQL as a binding: the SQL below contains no other "?".
 
 export type Vote = 'approve' | 'reject' | 'abstain';
-export type ItemKind = 'application' | 'ratification';
+export type ItemKind = 'application' | 'ratification' | 'extension';
 export type ItemStatus =
   'open' | 'approved' | 'rejected' | 'ineligible' | 'no_quorum' | 'withdrawn' | 'ratified' | 'ratification_failed';
 
@@ -44,6 +44,8 @@ export interface ItemRow {
   fund_id: string;
   meeting_id: string;
   loan_id: string;
+  /** The extension an `extension` item decides; null for the other kinds. */
+  extension_id: string | null;
   position: number;
   kind: ItemKind;
   status: ItemStatus;
@@ -221,7 +223,8 @@ export async function attendance(db: Db, meetingId: string): Promise<AttendanceR
 
 export async function insertItems(
   trx: Trx,
-  rows: readonly Pick<ItemRow, 'fund_id' | 'meeting_id' | 'loan_id' | 'position' | 'kind' | 'created_at'>[],
+  rows: readonly (Pick<ItemRow, 'fund_id' | 'meeting_id' | 'loan_id' | 'position' | 'kind' | 'created_at'> &
+    Partial<Pick<ItemRow, 'extension_id'>>)[],
 ): Promise<ItemRow[]> {
   if (rows.length === 0) return [];
   return (await trx('committee_items')
@@ -253,8 +256,16 @@ export async function lockItem(
     .first()) as ItemRow | undefined;
 }
 
+/** The loan's open application or ratification item (an extension of the loan has items of its own). */
 export async function openItemOf(db: Db, fundId: string, loanId: string): Promise<ItemRow | undefined> {
-  return (await db('committee_items').where({ fund_id: fundId, loan_id: loanId, status: 'open' }).first()) as
+  return (await db('committee_items')
+    .where({ fund_id: fundId, loan_id: loanId, status: 'open' })
+    .whereNot('kind', 'extension')
+    .first()) as ItemRow | undefined;
+}
+
+export async function openItemOfExtension(db: Db, fundId: string, extensionId: string): Promise<ItemRow | undefined> {
+  return (await db('committee_items').where({ fund_id: fundId, extension_id: extensionId, status: 'open' }).first()) as
     ItemRow | undefined;
 }
 
@@ -317,7 +328,8 @@ export async function loansAwaitingRatification(db: Db, fundId: string): Promise
         .select('i.id')
         .from('committee_items as i')
         .whereRaw('i.fund_id = l.fund_id AND i.loan_id = l.id')
-        .andWhere('i.status', 'open'),
+        .andWhere('i.status', 'open')
+        .andWhereNot('i.kind', 'extension'),
     )
     .orderBy('l.number')
     .select('l.id')) as { id: string }[];

@@ -79,7 +79,7 @@ export const committeeRoutes: AnyRoute[] = [
     operationId: 'createMeeting',
     summary: 'Convene a committee meeting with its agenda',
     description:
-      'The chair is the rotation’s chair of the meeting’s month unless `chairUserId` names another committee member (422 `no_chair` when neither). The agenda: the applications named (submitted ones move to under_review; one left undecided by an earlier meeting may be named again), then every fast-tracked loan waiting for ratification, automatically.',
+      'The chair is the rotation’s chair of the meeting’s month unless `chairUserId` names another committee member (422 `no_chair` when neither). The agenda: the applications named (submitted ones move to under_review; one left undecided by an earlier meeting may be named again), then the loan extensions named (`extensionIds`; one a guarantor declined is refused with 409 `extension_consent_declined`), then every fast-tracked loan waiting for ratification, automatically.',
     tag: TAG,
     permission: 'meetings.manage',
     params: fundIdParams,
@@ -101,7 +101,12 @@ export const committeeRoutes: AnyRoute[] = [
             payload: {
               request: body,
               chairUserId: view.chair.userId,
-              items: view.items.map((item) => ({ id: item.id, kind: item.kind, loanId: item.loan.id })),
+              items: view.items.map((item) => ({
+                id: item.id,
+                kind: item.kind,
+                loanId: item.loan.id,
+                ...(item.extension ? { extensionId: item.extension.id } : {}),
+              })),
             },
           },
         };
@@ -257,7 +262,7 @@ export const committeeRoutes: AnyRoute[] = [
     operationId: 'decideItem',
     summary: 'Close an item on its votes: approve (hold on pool cash), reject, or no quorum',
     description:
-      'Quorum: more than `committee.quorum` of the non-recused committee members present and voting (abstentions count as voting). Pass: more approvals than rejections (`passThreshold`), and for loans of at least `largeLoanAmount` approvals of at least `largeLoanPassThreshold` of all votes cast. An approval runs the approval contract (eligibility at approval, status approved, policy version, hold on pool cash); if a rule fails the item is recorded `ineligible` with the failures and the loan stays under review. Resolution numbers are `<meeting date>-<n>`. An administrator or the meeting’s chair closes an item (another committee member: 403 `not_chair`). Places a hold: an Idempotency-Key is required.',
+      'Quorum: more than `committee.quorum` of the non-recused committee members present and voting (abstentions count as voting). Pass: more approvals than rejections (`passThreshold`), and for loans of at least `largeLoanAmount` approvals of at least `largeLoanPassThreshold` of all votes cast. An approval runs the approval contract (eligibility at approval, status approved, policy version, hold on pool cash); if a rule fails the item is recorded `ineligible` with the failures and the loan stays under review. Extension items: an approval (every active guarantee consented, the borrower active, the extended term within the policy) regenerates the loan’s schedule from its outstanding principal and flags it restructured; otherwise the item is `ineligible` with the failures. Resolution numbers are `<meeting date>-<n>`. An administrator or the meeting’s chair closes an item (another committee member: 403 `not_chair`). Places a hold: an Idempotency-Key is required.',
     tag: TAG,
     permission: 'meetings.decide',
     params: itemParams,
@@ -283,6 +288,7 @@ export const committeeRoutes: AnyRoute[] = [
               tally: item.tally,
               failures: item.failures,
               loanStatus,
+              ...(item.extension ? { extension: item.extension } : {}),
             },
           },
         };

@@ -55,6 +55,11 @@ export const createMeetingBody = z.strictObject({
     .max(50)
     .default([])
     .meta({ description: 'Submitted applications (or ones left undecided) to put on the agenda.' }),
+  extensionIds: z
+    .array(uuid)
+    .max(50)
+    .default([])
+    .meta({ description: 'Loan extensions in progress to put on the agenda, after the applications.' }),
 });
 
 export const attendanceBody = z.strictObject({
@@ -122,7 +127,7 @@ export const itemView = z
     id: uuid,
     meetingId: uuid,
     position: z.int(),
-    kind: z.enum(['application', 'ratification']),
+    kind: z.enum(['application', 'ratification', 'extension']),
     status: z.enum(ITEM_STATUSES),
     resolutionNumber: z.string().nullable(),
     loan: z.object({
@@ -137,6 +142,22 @@ export const itemView = z
       fastTracked: z.boolean(),
       ratificationStatus: z.enum(RATIFICATION_STATUSES).nullable(),
     }),
+    extension: z
+      .object({
+        id: uuid,
+        number: z.int(),
+        status: z.string(),
+        maturityDateBefore: isoDate,
+        requestedMaturityDate: isoDate,
+        repaymentMethodBefore: z.string(),
+        repaymentMethod: z.string(),
+        reason: z.string(),
+        effectiveOn: isoDate.nullable(),
+        scheduleVersionBefore: z.int().nullable(),
+        scheduleVersionAfter: z.int().nullable(),
+      })
+      .nullable()
+      .meta({ description: 'What an extension item decides; null for the other kinds.' }),
     votes: z.array(voteView),
     recusals: z.array(recusalView),
     tally: tallyView.nullable(),

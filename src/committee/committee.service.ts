@@ -7,9 +7,12 @@ import type { Fund, FundService } from '../funds/funds.service';
 import type { LedgerService } from '../ledger/ledger.service';
 import { rejectLoan, setRatification, tryApproveLoan, type LoanWithApproval } from '../loans/approval';
 import type { EligibilityFailure } from '../loans/eligibility';
+import type { ExtensionFailure, ExtensionService } from '../loans/extensions.service';
+import type { ExtensionRow } from '../loans/extensions.repo';
 import * as loans from '../loans/loans.repo';
 import type { LoanService } from '../loans/loans.service';
 import { formatAmount, Money } from '../money/money';
+import { extensionError } from '../loans/extensions.errors';
 import { committeeError } from './committee.errors';
 import * as repo from './committee.repo';
 import type {
@@ -33,6 +36,7 @@ export interface CommitteeServiceDeps {
   audit: AuditService;
   funds: FundService;
   loans: LoanService;
+  extensions: ExtensionService;
   clock: Clock;
 }
 
@@ -129,11 +133,12 @@ export class CommitteeService {
     // Locked in id order: two conveners naming the same applications queue rather than deadlock.
     const applications: loans.LoanRow[] = [];
     for (const id of [...ids].sort()) applications.push(await this.lockReviewable(trx, fund, id));
+    const extensions = await this.lockExtensionsForAgenda(trx, fund, input.extensionIds);
     const ratifications = await repo.loansAwaitingRatification(trx, fund.id);
-    if (applications.length === 0 && ratifications.length === 0) {
+    if (applications.length === 0 && extensions.length === 0 && ratifications.length === 0) {
       throw committeeError(
         'agenda_empty',
-        'Name at least one submitted application: no fast-tracked loan is waiting for ratification either.',
+        'Name at least one submitted application or extension: no fast-tracked loan is waiting for ratification either.',
       );
     }
     const now = this.deps.clock.now();
@@ -145,8 +150,9 @@ export class CommitteeService {
       created_by: principal.userId,
       created_at: now,
     });
-    // The agenda in the order given, ratifications after.
+    // The agenda: applications and extensions in the order given, ratifications after.
     const ordered = ids.map((id) => applications.find((loan) => loan.id === id)!);
+    const before = ordered.length + extensions.length;
     await repo.insertItems(trx, [
       ...ordered.map((loan, index) => ({
         fund_id: fund.id,
@@ -156,11 +162,20 @@ export class CommitteeService {
         kind: 'application' as const,
         created_at: now,
       })),
+      ...extensions.map((extension, index) => ({
+        fund_id: fund.id,
+        meeting_id: meeting.id,
+        loan_id: extension.loan_id,
+        extension_id: extension.id,
+        position: ordered.length + index + 1,
+        kind: 'extension' as const,
+        created_at: now,
+      })),
       ...ratifications.map((loan, index) => ({
         fund_id: fund.id,
         meeting_id: meeting.id,
         loan_id: loan.id,
-        position: ordered.length + index + 1,
+        position: before + index + 1,
         kind: 'ratification' as const,
         created_at: now,
       })),
@@ -168,7 +183,32 @@ export class CommitteeService {
     for (const loan of ordered) {
       if (loan.status === 'submitted') await loans.updateLoan(trx, fund.id, loan.id, { status: 'under_review' }, now);
     }
+    for (const extension of extensions) await this.deps.extensions.markUnderReview(trx, fund, extension);
     return this.meeting(trx, fund, meeting.id);
+  }
+
+  /** Extensions named for an agenda, each in progress and on no open item; locked in id order. */
+  private async lockExtensionsForAgenda(trx: Trx, fund: Fund, ids: readonly string[]): Promise<ExtensionRow[]> {
+    const duplicated = ids.find((id, index) => ids.indexOf(id) !== index);
+    if (duplicated !== undefined) {
+      throw extensionError('agenda_extension_duplicated', `Extension ${duplicated} is named more than once.`, {
+        extensionId: duplicated,
+      });
+    }
+    const locked: ExtensionRow[] = [];
+    for (const id of [...ids].sort()) {
+      const extension = await this.deps.extensions.lockForAgenda(trx, fund, id);
+      const open = await repo.openItemOfExtension(trx, fund.id, id);
+      if (open) {
+        throw extensionError('extension_already_on_agenda', `Extension ${id} is already on an open agenda item.`, {
+          extensionId: id,
+          meetingId: open.meeting_id,
+          itemId: open.id,
+        });
+      }
+      locked.push(extension);
+    }
+    return ids.map((id) => locked.find((extension) => extension.id === id)!);
   }
 
   /** The chair given (a committee member), else the rotation's chair of the meeting's month. */
@@ -334,7 +374,7 @@ export class CommitteeService {
       status: repo.ItemStatus,
       tally: TallyView | null,
       recusals: RecusalView[],
-      failures: EligibilityFailure[] | null = null,
+      failures: (EligibilityFailure | ExtensionFailure)[] | null = null,
       resolution: string | null = null,
     ) =>
       repo.closeItem(trx, item.id, {
@@ -348,6 +388,10 @@ export class CommitteeService {
       });
 
     const { tally, recusals } = await this.tally(trx, fund, item, loan);
+    if (item.kind === 'extension') {
+      const status = await this.decideExtension(trx, fund, meeting, item, { tally, recusals }, close);
+      return { item: await this.itemView(trx, fund, item.id), loanStatus: status ?? loan.status };
+    }
     if (item.kind === 'application' && loan.status !== 'under_review') {
       await close('withdrawn', tally, recusals);
       return { item: await this.itemView(trx, fund, item.id), loanStatus: loan.status };
@@ -393,6 +437,58 @@ export class CommitteeService {
     }
     await close('approved', tally, recusals, null, resolution);
     return { item: await this.itemView(trx, fund, item.id), loanStatus: attempt.loan.status };
+  }
+
+  /**
+   * An extension item: withdrawn if the borrower withdrew it; no quorum leaves it under review;
+   * failed → rejected; passed → the extension's approval (extensions.service.ts), whose failures
+   * (a guarantor's consent missing or declined, the borrower no longer active, the term) are
+   * recorded as 'ineligible' and leave it under review. Returns the loan's status when it changed.
+   */
+  private async decideExtension(
+    trx: Trx,
+    fund: Fund,
+    meeting: repo.MeetingRow,
+    item: repo.ItemRow,
+    { tally, recusals }: { tally: TallyView; recusals: RecusalView[] },
+    close: (
+      status: repo.ItemStatus,
+      tally: TallyView | null,
+      recusals: RecusalView[],
+      failures?: ExtensionFailure[] | null,
+      resolution?: string | null,
+    ) => Promise<repo.ItemRow>,
+  ): Promise<string | undefined> {
+    assert(item.extension_id !== null, `extension item ${item.id} names no extension`);
+    const { extensions } = this.deps;
+    const extension = await extensions.findForItem(trx, fund, item.extension_id);
+    if (extension.status !== 'under_review') {
+      await close('withdrawn', tally, recusals);
+      return undefined;
+    }
+    if (!tally.quorumMet) {
+      await close('no_quorum', tally, recusals);
+      return undefined;
+    }
+    const resolution = await repo.nextResolutionNumber(trx, fund.id, meeting.held_on);
+    if (!tally.passed) {
+      await extensions.reject(
+        trx,
+        fund,
+        extension.id,
+        item.id,
+        `Rejected by the committee, resolution ${resolution} (${tally.approve} for, ${tally.reject} against, ${tally.abstain} abstaining).`,
+      );
+      await close('rejected', tally, recusals, null, resolution);
+      return undefined;
+    }
+    const attempt = await extensions.approve(trx, fund, extension.id, item.id);
+    if (!attempt.approved) {
+      await close('ineligible', tally, recusals, attempt.failures, resolution);
+      return undefined;
+    }
+    await close('approved', tally, recusals, null, resolution);
+    return 'active';
   }
 
   /** The figures an item is decided on, under the policy in force. */
@@ -492,6 +588,11 @@ export class CommitteeService {
       items.map((item) => item.loan_id),
     );
     const committee = items.some((item) => item.status === 'open') ? await repo.committeeMembers(db, fund.id) : [];
+    const extensions = await this.deps.extensions.summaries(
+      db,
+      fund,
+      items.flatMap((item) => (item.extension_id === null ? [] : [item.extension_id])),
+    );
     const views: ItemView[] = [];
     for (const item of items) {
       const loan = agenda.find((row) => row.id === item.loan_id);
@@ -508,6 +609,7 @@ export class CommitteeService {
         kind: item.kind,
         status: item.status,
         resolutionNumber: item.resolution_number,
+        extension: extensionSummary(extensions.find((row) => row.id === item.extension_id)),
         loan: {
           id: loan.id,
           number: loan.number,
@@ -558,6 +660,23 @@ export class CommitteeService {
   ): Promise<repo.MeetingRow[]> {
     return repo.listMeetings(db, fund.id, page);
   }
+}
+
+function extensionSummary(row: ExtensionRow | undefined): ItemView['extension'] {
+  if (!row) return null;
+  return {
+    id: row.id,
+    number: row.number,
+    status: row.status,
+    maturityDateBefore: row.maturity_date_before,
+    requestedMaturityDate: row.requested_maturity_date,
+    repaymentMethodBefore: row.repayment_method_before,
+    repaymentMethod: row.repayment_method,
+    reason: row.reason,
+    effectiveOn: row.effective_on,
+    scheduleVersionBefore: row.schedule_version_before,
+    scheduleVersionAfter: row.schedule_version_after,
+  };
 }
 
 function toVoteView(row: repo.VoteRow, username: string): VoteView {

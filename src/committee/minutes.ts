@@ -20,6 +20,21 @@ const OUTCOME_WORDS: Record<ItemView['status'], string> = {
   ratification_failed: 'Ratification FAILED — flagged for the committee (the loan is not undone)',
 };
 
+/** What an extension item asks for and, once approved, what it did. */
+function extensionMarkdown(extension: NonNullable<ItemView['extension']>): string[] {
+  const lines = [
+    `Extension ${extension.number}: maturity ${extension.maturityDateBefore} → ${extension.requestedMaturityDate}; repayment ${extension.repaymentMethodBefore} → ${extension.repaymentMethod}. Reason: ${cell(extension.reason)}`,
+    '',
+  ];
+  if (extension.effectiveOn !== null) {
+    lines.push(
+      `New schedule (version ${String(extension.scheduleVersionAfter)}, replacing ${String(extension.scheduleVersionBefore)}) from ${extension.effectiveOn}; the loan is restructured.`,
+      '',
+    );
+  }
+  return lines;
+}
+
 /** Text placed in a Markdown table cell or line: no pipes or line breaks that would break it. */
 function cell(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -41,14 +56,20 @@ export function minutesMarkdown(meeting: MeetingView): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
+const KIND_WORDS: Record<ItemView['kind'], string> = {
+  application: 'Loan application',
+  ratification: 'Ratification of fast-tracked loan',
+  extension: 'Extension (展期) of loan',
+};
+
 function itemMarkdown(item: ItemView): string[] {
-  const what = item.kind === 'ratification' ? 'Ratification of fast-tracked loan' : 'Loan application';
   const lines = [
-    `## Item ${item.position}: ${what} ${item.loan.number}`,
+    `## Item ${item.position}: ${KIND_WORDS[item.kind]} ${item.loan.number}`,
     '',
     `Borrower: ${cell(item.loan.borrowerName)}; amount ${item.loan.amount}; lender: ${item.loan.lender}${item.loan.emergency ? '; emergency' : ''}.`,
     '',
   ];
+  if (item.extension) lines.push(...extensionMarkdown(item.extension));
   if (item.recusals.length > 0) {
     lines.push('Recusals:', '');
     for (const recusal of item.recusals) lines.push(`- ${cell(recusal.username)}: ${cell(recusal.detail)}`);

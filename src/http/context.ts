@@ -13,6 +13,7 @@ import type { LedgerService } from '../ledger/ledger.service';
 import type { CommitteeService } from '../committee/committee.service';
 import type { DisbursementService } from '../loans/disbursements.service';
 import type { DailyJobService } from '../loans/daily-job.service';
+import type { ExtensionService } from '../loans/extensions.service';
 import type { LoanService } from '../loans/loans.service';
 import type { RepaymentService } from '../loans/repayments.service';
 import type { MemberService } from '../members/members.service';
@@ -34,6 +35,7 @@ export interface Services {
   disbursements: DisbursementService;
   repayments: RepaymentService;
   dailyJob: DailyJobService;
+  extensions: ExtensionService;
 }
 
 /** What the whole app shares: built once in createApp. */

@@ -10,6 +10,9 @@ export const SERVICED_STATES = ['active', 'overdue', 'defaulted'] as const;
 
 export type Classification = 'normal' | 'special_mention' | 'substandard' | 'doubtful' | 'loss';
 
+/** The five tiers, best first, as an SQL array: a tier's position is its rank. */
+const TIERS_SQL = `ARRAY['normal', 'special_mention', 'substandard', 'doubtful', 'loss']::text[]`;
+
 export interface JobRunRow {
   fund_id: string;
   run_date: string;
@@ -105,22 +108,25 @@ export async function accrueDay(trx: Trx, fundId: string, date: string): Promise
               sum(i.principal - i.principal_paid) FILTER (WHERE i.due_on < p.d) AS overdue_unpaid,
               max(i.due_on) FILTER (WHERE i.period_start <= p.d AND p.d < i.due_on) AS period_due_on,
               max(i.period_start) FILTER (WHERE i.period_start <= p.d AND p.d < i.due_on) AS period_start,
-              sum(i.interest) FILTER (WHERE i.due_on <= p.d) AS ended_interest
+              sum(i.interest) FILTER (WHERE i.due_on <= p.d) AS ended_interest,
+              max(i.interest_accrued - i.interest_carried) FILTER (WHERE i.period_start <= p.d AND p.d < i.due_on)
+                AS period_accrued_stored
          FROM scope s CROSS JOIN params p
          JOIN loan_instalments i
            ON i.fund_id = p.fund_id AND i.loan_id = s.loan_id AND i.schedule_version = s.schedule_version
         GROUP BY i.loan_id
      ), figures AS (
-       SELECT s.loan_id, s.rate_annual, s.penalty_uplift_pct, s.basis, p.d,
+       SELECT s.loan_id, s.rate_annual, s.penalty_uplift_pct, s.basis, s.schedule_version, p.d,
               i.period_due_on, i.period_start, coalesce(i.ended_interest, 0) AS ended_interest,
+              i.period_accrued_stored,
               greatest(coalesce(o.outstanding, 0) - coalesce(i.due_unpaid, 0), 0) AS contract_balance,
               least(greatest(coalesce(i.overdue_unpaid, 0), 0), greatest(coalesce(o.outstanding, 0), 0))
                 AS overdue_principal,
               st.loan_id IS NOT NULL AS known,
               coalesce(st.accrued_through = p.d - 1, false) AS yesterday,
               st.interest_period_due_on, st.interest_segment_start, st.interest_segment_balance,
-              st.interest_segment_accrued, st.penalty_segment_start, st.penalty_segment_principal,
-              st.penalty_segment_accrued
+              st.interest_segment_accrued, st.interest_period_accrued, st.penalty_segment_start,
+              st.penalty_segment_principal, st.penalty_segment_accrued
          FROM scope s CROSS JOIN params p
          LEFT JOIN inst i ON i.loan_id = s.loan_id
          LEFT JOIN LATERAL (
@@ -135,6 +141,7 @@ export async function accrueDay(trx: Trx, fundId: string, date: string): Promise
               f.period_due_on IS NOT NULL AND f.contract_balance > 0 AS accrues,
               f.yesterday AND f.interest_period_due_on = f.period_due_on
                 AND f.interest_segment_balance = f.contract_balance AS interest_continues,
+              coalesce(f.yesterday AND f.interest_period_due_on = f.period_due_on, false) AS period_continues,
               f.overdue_principal > 0 AS penalized,
               f.yesterday AND f.penalty_segment_principal = f.overdue_principal AS penalty_continues
          FROM figures f
@@ -145,6 +152,10 @@ export async function accrueDay(trx: Trx, fundId: string, date: string): Promise
                    WHEN NOT g.known THEN g.period_start
                    ELSE g.d END AS i_start,
               CASE WHEN g.accrues AND g.interest_continues THEN g.interest_segment_accrued ELSE 0 END AS i_before,
+              -- What the period accrued before today: carried from yesterday, or (a period resumed
+              -- after a pause on a zero balance) what was written on its instalment.
+              CASE WHEN g.period_continues THEN g.interest_period_accrued
+                   ELSE coalesce(g.period_accrued_stored, 0) END AS period_before,
               CASE WHEN NOT g.known THEN g.ended_interest ELSE 0 END AS backlog,
               CASE WHEN NOT g.penalized THEN NULL
                    WHEN g.penalty_continues THEN g.penalty_segment_start
@@ -159,14 +170,25 @@ export async function accrueDay(trx: Trx, fundId: string, date: string): Promise
                    THEN loan_penalty_fen(t.overdue_principal, t.rate_annual, t.penalty_uplift_pct,
                                          t.d - t.p_start + 1, t.basis) END AS p_cum
          FROM starts t
+     ), ended AS (
+       -- Yesterday's period is over, or paused on a zero contract balance: what it accrued is the
+       -- instalment's interest due from now on.
+       UPDATE loan_instalments i
+          SET interest_accrued = c.interest_period_accrued + i.interest_carried
+         FROM computed c CROSS JOIN params p
+        WHERE c.yesterday AND c.interest_period_due_on IS NOT NULL AND NOT (c.accrues AND c.period_continues)
+          AND i.fund_id = p.fund_id AND i.loan_id = c.loan_id AND i.schedule_version = c.schedule_version
+          AND i.due_on = c.interest_period_due_on AND i.period_start < c.d
+          AND i.interest_accrued IS DISTINCT FROM c.interest_period_accrued + i.interest_carried
      ), upserted AS (
        INSERT INTO loan_accrual_state AS st
          (fund_id, loan_id, accrued_through, interest_period_due_on, interest_segment_start,
-          interest_segment_balance, interest_segment_accrued, penalty_segment_start, penalty_segment_principal,
-          penalty_segment_accrued, interest_accrued_day, penalty_accrued_day)
+          interest_segment_balance, interest_segment_accrued, interest_period_accrued, penalty_segment_start,
+          penalty_segment_principal, penalty_segment_accrued, interest_accrued_day, penalty_accrued_day)
        SELECT (SELECT fund_id FROM params), c.loan_id, c.d,
               CASE WHEN c.accrues THEN c.period_due_on END, c.i_start,
               CASE WHEN c.accrues THEN c.contract_balance END, c.i_cum,
+              CASE WHEN c.accrues THEN c.period_before + c.i_cum - c.i_before END,
               c.p_start, CASE WHEN c.penalized THEN c.overdue_principal END, c.p_cum,
               coalesce(c.i_cum - c.i_before, 0) + c.backlog, coalesce(c.p_cum - c.p_before, 0)
          FROM computed c
@@ -176,6 +198,7 @@ export async function accrueDay(trx: Trx, fundId: string, date: string): Promise
          interest_segment_start = EXCLUDED.interest_segment_start,
          interest_segment_balance = EXCLUDED.interest_segment_balance,
          interest_segment_accrued = EXCLUDED.interest_segment_accrued,
+         interest_period_accrued = EXCLUDED.interest_period_accrued,
          penalty_segment_start = EXCLUDED.penalty_segment_start,
          penalty_segment_principal = EXCLUDED.penalty_segment_principal,
          penalty_segment_accrued = EXCLUDED.penalty_segment_accrued,
@@ -193,6 +216,21 @@ export async function accrueDay(trx: Trx, fundId: string, date: string): Promise
     [fundId, date],
   );
   return result.rows;
+}
+
+/**
+ * The one rule for an overdue instalment, as SQL over instalment `i` of loan `l` (with fund_id,
+ * id and lender) on day `day` (docs/adr/0012-daily-job.md): it fell due before the day and its
+ * principal is not fully paid, or its interest is not — interest due being what the period
+ * accrued once it ended (a prepayment lowers it below the schedule's figure). For a pool loan,
+ * interest counts as unpaid only while the loan owes interest of ended periods at all
+ * (`loan_interest_past_due`), so that a fen of rounding in how payments were labelled by
+ * instalment never makes a loan overdue.
+ */
+export function instalmentOverdueSql(day: string): string {
+  return `(i.due_on < ${day} AND (i.principal_paid < i.principal
+      OR (i.interest_paid < coalesce(i.interest_accrued, i.interest)
+          AND loan_interest_past_due(l.fund_id, l.id, l.lender, ${day}))))`;
 }
 
 export interface ClassificationBands {
@@ -228,18 +266,25 @@ export async function classifyDay(
        SELECT ?::uuid AS fund_id, ?::date AS d, ?::int AS default_after, ?::int AS special_mention_max,
               ?::int AS substandard_max, ?::int AS doubtful_max, ?::timestamptz AS now
      ), serviced AS MATERIALIZED (
-       SELECT l.id, l.status, l.classification, l.days_past_due, l.schedule_version
+       SELECT l.id, l.fund_id, l.lender, l.status, l.classification, l.days_past_due, l.schedule_version
          FROM loans l CROSS JOIN params p
         WHERE l.fund_id = p.fund_id AND l.status IN ('active', 'overdue', 'defaulted') AND l.disbursed_on <= p.d
      ), oldest AS (
        SELECT i.loan_id, min(i.due_on) AS due_on
-         FROM serviced s CROSS JOIN params p
+         FROM serviced l CROSS JOIN params p
          JOIN loan_instalments i
-           ON i.fund_id = p.fund_id AND i.loan_id = s.id AND i.schedule_version = s.schedule_version
-        WHERE i.due_on < p.d AND i.principal_paid + i.interest_paid < i.principal + i.interest
+           ON i.fund_id = p.fund_id AND i.loan_id = l.id AND i.schedule_version = l.schedule_version
+        WHERE ${instalmentOverdueSql('p.d')}
         GROUP BY i.loan_id
-     ), decided AS (
+     ), floors AS (
+       -- A restructured loan is classified at least at its floor until the observation ends (ADR 0013).
+       SELECT DISTINCT ON (e.loan_id) e.loan_id, e.classification_floor
+         FROM loan_extensions e CROSS JOIN params p
+        WHERE e.fund_id = p.fund_id AND e.status = 'approved' AND e.observation_ends_on >= p.d
+        ORDER BY e.loan_id, e.number DESC
+     ), by_days AS (
        SELECT s.id, s.status AS old_status, s.classification AS old_class, s.days_past_due AS old_dpd, c.dpd,
+              f.classification_floor,
               CASE WHEN c.dpd = 0 THEN 'active'
                    WHEN c.dpd >= p.default_after OR s.status = 'defaulted' THEN 'defaulted'
                    ELSE 'overdue' END AS new_status,
@@ -247,10 +292,17 @@ export async function classifyDay(
                    WHEN c.dpd <= p.special_mention_max THEN 'special_mention'
                    WHEN c.dpd <= p.substandard_max THEN 'substandard'
                    WHEN c.dpd <= p.doubtful_max THEN 'doubtful'
-                   ELSE 'loss' END AS new_class
+                   ELSE 'loss' END AS class_by_days
          FROM serviced s CROSS JOIN params p
          LEFT JOIN oldest o ON o.loan_id = s.id
+         LEFT JOIN floors f ON f.loan_id = s.id
          CROSS JOIN LATERAL (SELECT coalesce(p.d - o.due_on, 0) AS dpd) c
+     ), decided AS (
+       SELECT b.*,
+              CASE WHEN b.classification_floor IS NOT NULL
+                        AND array_position(${TIERS_SQL}, b.classification_floor) > array_position(${TIERS_SQL}, b.class_by_days)
+                   THEN b.classification_floor ELSE b.class_by_days END AS new_class
+         FROM by_days b
      ), updated AS (
        UPDATE loans l
           SET status = d.new_status, classification = d.new_class, days_past_due = d.dpd,

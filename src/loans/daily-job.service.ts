@@ -8,7 +8,7 @@ import type { Fund, FundService } from '../funds/funds.service';
 import { accountTemplate } from '../ledger/chart';
 import { insertAccounts, type NewAccount } from '../ledger/ledger.repo';
 import type { LedgerService } from '../ledger/ledger.service';
-import { ENTRY_LINES_MAX, type EntryLineInput } from '../ledger/ledger.types';
+import { ENTRY_LINES_MAX, type EntryLineInput, type PostEntryInput } from '../ledger/ledger.types';
 import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
 import { dailyJobError } from './daily-job.errors';
 import * as repo from './daily-job.repo';
@@ -149,9 +149,14 @@ export class DailyJobService {
 
     const accruals = await repo.accrueDay(trx, fund.id, date);
     await this.ensureAccounts(trx, fund, accruals);
-    const post = { trx, fund, date, actor, requestId };
-    const interest = await this.postAccruals(post, accruals, 'interest');
-    const penalty = await this.postAccruals(post, accruals, 'penalty');
+    const incomeIds = await repo.fundAccountIds(trx, fund.id, ['4001', '4003']);
+    const post = { fund, date, actor, requestId, incomeIds };
+    const interest = accrualEntries(post, accruals, 'interest');
+    const penalty = accrualEntries(post, accruals, 'penalty');
+    // One batch for the day: a handful of statements whatever the number of loans.
+    const entries = [...interest.entries, ...penalty.entries];
+    const { entryIds } = entries.length === 0 ? { entryIds: [] } : await this.deps.ledger.postEntries(trx, entries);
+    assert(entryIds.length === entries.length, `posted ${entryIds.length} of ${entries.length} accrual entries`);
 
     const counts = await repo.classifyDay(
       trx,
@@ -171,7 +176,7 @@ export class DailyJobService {
       newlyDefaulted: counts.newly_defaulted,
       cured: counts.cured,
       classificationChanges: counts.classification_changes,
-      entryIds: [...interest.entryIds, ...penalty.entryIds],
+      entryIds,
     };
     await repo.insertRun(trx, {
       fundId: fund.id,
@@ -202,53 +207,52 @@ export class DailyJobService {
       row.penalty_account_id ??= ids.get(`1203:${row.loan_id}`) ?? null;
     }
   }
+}
 
-  /**
-   * One entry per fund day and kind, dated the day: Dr the loan's receivable per loan with a
-   * non-zero amount, Cr the income account with their total; split into entries of at most
-   * ENTRY_LINES_MAX lines when more loans accrue.
-   */
-  private async postAccruals(
-    post: { trx: Trx; fund: Fund; date: string; actor: Actor; requestId: string | null },
-    rows: readonly repo.AccrualRow[],
-    part: 'interest' | 'penalty',
-  ): Promise<{ loans: number; total: Money; entryIds: string[] }> {
-    const lines: EntryLineInput[] = [];
-    for (const row of rows) {
-      const amount = new Money(row[part]);
-      assert(amount.gte(0), `negative ${part} accrual ${row[part]} for loan ${row.loan_id}`);
-      if (amount.isZero()) continue;
-      const accountId = part === 'interest' ? row.interest_account_id : row.penalty_account_id;
-      assert(accountId !== null, `loan ${row.loan_id} has no ${part} receivable account`);
-      lines.push({ accountId, side: 'debit', amount: formatAmount(amount) });
-    }
-    if (lines.length === 0) return { loans: 0, total: ZERO, entryIds: [] };
-    const incomeCode = part === 'interest' ? '4001' : '4003';
-    const incomeId = (await repo.fundAccountIds(post.trx, post.fund.id, [incomeCode])).get(incomeCode);
-    assert(incomeId, `fund ${post.fund.id} has no account ${incomeCode}`);
-    const perEntry = ENTRY_LINES_MAX - 1;
-    const entries = Math.ceil(lines.length / perEntry);
-    const entryIds: string[] = [];
-    let total = ZERO;
-    for (let index = 0; index < entries; index += 1) {
-      const debits = lines.slice(index * perEntry, (index + 1) * perEntry);
-      const sum = sumAmounts(debits.map((line) => new Money(line.amount as string)));
-      total = total.plus(sum);
-      const what = part === 'interest' ? 'Interest' : 'Penalty interest on overdue principal';
-      const { entry } = await this.deps.ledger.postEntry(post.trx, {
-        fundId: post.fund.id,
-        effectiveDate: post.date,
-        kind: part === 'interest' ? INTEREST_ACCRUAL_KIND : PENALTY_ACCRUAL_KIND,
-        memo: `${what} accrued for ${post.date}: ${debits.length} loans (entry ${index + 1} of ${entries})`,
-        idempotencyKey: `loans.daily_job:${post.date}:${part}:${index + 1}`,
-        actor: post.actor,
-        requestId: post.requestId ?? undefined,
-        lines: [...debits, { accountId: incomeId, side: 'credit', amount: formatAmount(sum) }],
-      });
-      entryIds.push(entry.id);
-    }
-    return { loans: lines.length, total, entryIds };
+/**
+ * The entries of one fund day and kind, dated the day: Dr the loan's receivable per loan with a
+ * non-zero amount, Cr the income account with their total; split into entries of at most
+ * ENTRY_LINES_MAX lines when more loans accrue.
+ */
+function accrualEntries(
+  post: { fund: Fund; date: string; actor: Actor; requestId: string | null; incomeIds: Map<string, string> },
+  rows: readonly repo.AccrualRow[],
+  part: 'interest' | 'penalty',
+): { loans: number; total: Money; entries: PostEntryInput[] } {
+  const lines: EntryLineInput[] = [];
+  for (const row of rows) {
+    const amount = new Money(row[part]);
+    assert(amount.gte(0), `negative ${part} accrual ${row[part]} for loan ${row.loan_id}`);
+    if (amount.isZero()) continue;
+    const accountId = part === 'interest' ? row.interest_account_id : row.penalty_account_id;
+    assert(accountId !== null, `loan ${row.loan_id} has no ${part} receivable account`);
+    lines.push({ accountId, side: 'debit', amount: formatAmount(amount) });
   }
+  if (lines.length === 0) return { loans: 0, total: ZERO, entries: [] };
+  const incomeCode = part === 'interest' ? '4001' : '4003';
+  const incomeId = post.incomeIds.get(incomeCode);
+  assert(incomeId, `fund ${post.fund.id} has no account ${incomeCode}`);
+  const perEntry = ENTRY_LINES_MAX - 1;
+  const count = Math.ceil(lines.length / perEntry);
+  const entries: PostEntryInput[] = [];
+  let total = ZERO;
+  for (let index = 0; index < count; index += 1) {
+    const debits = lines.slice(index * perEntry, (index + 1) * perEntry);
+    const sum = sumAmounts(debits.map((line) => new Money(line.amount as string)));
+    total = total.plus(sum);
+    const what = part === 'interest' ? 'Interest' : 'Penalty interest on overdue principal';
+    entries.push({
+      fundId: post.fund.id,
+      effectiveDate: post.date,
+      kind: part === 'interest' ? INTEREST_ACCRUAL_KIND : PENALTY_ACCRUAL_KIND,
+      memo: `${what} accrued for ${post.date}: ${debits.length} loans (entry ${index + 1} of ${count})`,
+      idempotencyKey: `loans.daily_job:${post.date}:${part}:${index + 1}`,
+      actor: post.actor,
+      requestId: post.requestId ?? undefined,
+      lines: [...debits, { accountId: incomeId, side: 'credit', amount: formatAmount(sum) }],
+    });
+  }
+  return { loans: lines.length, total, entries };
 }
 
 function loanAccount(fund: Fund, baseCode: '1202' | '1203', row: repo.AccrualRow): NewAccount {

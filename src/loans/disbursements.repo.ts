@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Db, Trx } from '../db/knex';
 import { policySchema, type FundPolicy } from '../funds/policy';
 import type { DayCount } from './interest';
+import { instalmentOverdueSql } from './daily-job.repo';
 import { loanHoldReference, type LoanRow, type LoanStatus } from './loans.repo';
 
 /**
@@ -41,6 +42,7 @@ export const LOAN_STATES: readonly LoanStatus[] = [
 export const SERVICED_STATES: readonly LoanStatus[] = ['active', 'overdue', 'defaulted'];
 
 export type RequestStatus = 'awaiting_confirmation' | 'executed' | 'cancelled';
+export type RatificationStatus = 'pending' | 'ratified' | 'failed';
 
 export interface DisbursementRequestRow {
   id: string;
@@ -72,6 +74,10 @@ export interface InstalmentRow {
   interest: string;
   principal_paid: string;
   interest_paid: string;
+  /** Interest accrued before an extension, carried into the first instalment of the new schedule. */
+  interest_carried: string;
+  /** What the period accrued (with what it carries), written when it ended; from then on its interest due. */
+  interest_accrued: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,7 +113,14 @@ export async function markDisbursed(
 ): Promise<ServicedLoanRow> {
   const rows = (await trx('loans')
     .where({ fund_id: fundId, id: loanId, status: 'approved' })
-    .update({ ...columns, updated_at: now, version: trx.raw('version + 1') })
+    // A loan is 正常 (normal) from the day it is paid out, until the daily job finds something past due.
+    .update({
+      ...columns,
+      classification: 'normal',
+      days_past_due: 0,
+      updated_at: now,
+      version: trx.raw('version + 1'),
+    })
     .returning('*')) as ServicedLoanRow[];
   return rows[0]!;
 }
@@ -237,9 +250,36 @@ export async function markExecuted(
 
 export async function insertInstalments(
   trx: Trx,
-  rows: readonly Omit<InstalmentRow, 'principal_paid' | 'interest_paid'>[],
+  rows: readonly (Omit<InstalmentRow, 'principal_paid' | 'interest_paid' | 'interest_accrued' | 'interest_carried'> & {
+    interest_carried?: string;
+  })[],
 ) {
   if (rows.length > 0) await trx('loan_instalments').insert([...rows]);
+}
+
+export interface ScheduleRow extends InstalmentRow {
+  /** By the one overdue rule (instalmentOverdueSql), as of the day asked. */
+  overdue: boolean;
+}
+
+/** The instalments of a schedule version with whether each is overdue on `today`. */
+export async function scheduleOf(
+  db: Db,
+  fundId: string,
+  loanId: string,
+  scheduleVersion: number,
+  today: string,
+): Promise<ScheduleRow[]> {
+  const result = await db.raw<{ rows: ScheduleRow[] }>(
+    `SELECT i.*, ${instalmentOverdueSql('t.today')} AS overdue
+       FROM loan_instalments i
+       JOIN loans l ON l.fund_id = i.fund_id AND l.id = i.loan_id
+      CROSS JOIN (SELECT ?::date AS today) t
+      WHERE i.fund_id = ? AND i.loan_id = ? AND i.schedule_version = ?
+      ORDER BY i.number`,
+    [today, fundId, loanId, scheduleVersion],
+  );
+  return result.rows;
 }
 
 export async function instalmentsOf(
@@ -304,11 +344,14 @@ export interface LoanFigures {
   overdue: boolean;
 }
 
-/** Overdue as of `today`: an instalment of the schedule in force fell due before it and is not paid. */
-const OVERDUE_SQL = `EXISTS (
+/**
+ * Overdue as of `t.today`: a loan still serviced with an instalment of the schedule in force that
+ * fell due before today and is not paid.
+ */
+const OVERDUE_SQL = `l.status IN ('active', 'overdue', 'defaulted') AND EXISTS (
   SELECT 1 FROM loan_instalments i
    WHERE i.fund_id = l.fund_id AND i.loan_id = l.id AND i.schedule_version = l.schedule_version
-     AND i.due_on < ?::date AND i.principal_paid + i.interest_paid < i.principal + i.interest)`;
+     AND ${instalmentOverdueSql('t.today')})`;
 
 /** The balances of the loan's own accounts: principal (1201, or 7101 for a peer loan), interest, penalty. */
 const FIGURES_SQL = `
@@ -334,6 +377,8 @@ export interface ListServicedFilter {
   /** Member users: the same rule, as a visibility limit. */
   visibleTo?: string | undefined;
   overdue?: boolean | undefined;
+  /** Fast-tracked loans in this ratification state (loans_ratification_idx). */
+  ratification?: RatificationStatus | undefined;
   today: string;
   beforeNumber?: number | undefined;
   limit: number;
@@ -356,9 +401,10 @@ export async function listServicedLoans(
     where.push(INVOLVES_SQL);
     bindings.push(member, member, member);
   }
-  if (filter.overdue !== undefined) {
-    where.push(filter.overdue ? OVERDUE_SQL : `NOT ${OVERDUE_SQL}`);
-    bindings.push(filter.today);
+  if (filter.overdue !== undefined) where.push(filter.overdue ? `(${OVERDUE_SQL})` : `NOT (${OVERDUE_SQL})`);
+  if (filter.ratification !== undefined) {
+    where.push('l.ratification_status = ?');
+    bindings.push(filter.ratification);
   }
   if (filter.beforeNumber !== undefined) {
     where.push('l.number < ?');
@@ -367,7 +413,7 @@ export async function listServicedLoans(
   bindings.push(filter.limit);
   const result = await db.raw<{ rows: LoanWithFigures[] }>(
     `SELECT l.*, ${FIGURES_SQL}, ${OVERDUE_SQL} AS overdue
-       FROM loans l
+       FROM loans l CROSS JOIN (SELECT ?::date AS today) t
       WHERE ${where.join(' AND ')}
       ORDER BY l.number DESC
       LIMIT ?`,
@@ -384,7 +430,7 @@ export async function loanWithFigures(
 ): Promise<LoanWithFigures | undefined> {
   const result = await db.raw<{ rows: LoanWithFigures[] }>(
     `SELECT l.*, ${FIGURES_SQL}, ${OVERDUE_SQL} AS overdue
-       FROM loans l
+       FROM loans l CROSS JOIN (SELECT ?::date AS today) t
       WHERE l.fund_id = ? AND l.id = ?`,
     [today, fundId, loanId],
   );

@@ -106,7 +106,7 @@ export const disbursementRoutes: AnyRoute[] = [
     operationId: 'listLoans',
     summary: 'Loans from approval on, newest first',
     description:
-      'Filter by status, by a member taking part (borrower, guarantor or peer lender) and by `overdue`. Member users see only loans their enterprise borrows, guarantees or lends.',
+      'Filter by status, by a member taking part (borrower, guarantor or peer lender), by `overdue` and by the `ratification` of fast-tracked loans (`failed`: the committee did not ratify them). Member users see only loans their enterprise borrows, guarantees or lends.',
     tag: TAG,
     permission: 'loans.read',
     params: fundIdParams,
@@ -119,6 +119,7 @@ export const disbursementRoutes: AnyRoute[] = [
         status: query.status,
         memberId: query.memberId,
         overdue: query.overdue,
+        ratification: query.ratification,
         beforeNumber: after === undefined ? undefined : Number(after.number),
         limit: query.limit + 1,
       });

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
-import { collateralView, guaranteeView, REPAYMENT_METHODS } from './loans.schemas';
+import {
+  approvalFields,
+  collateralView,
+  guaranteeView,
+  RATIFICATION_STATUSES,
+  REPAYMENT_METHODS,
+} from './loans.schemas';
 
 /** Request and response shapes of disbursements and of loans after approval. */
 
@@ -17,6 +23,7 @@ export const LOAN_STATES = [
   'cancelled',
 ] as const;
 export const REQUEST_STATUSES = ['awaiting_confirmation', 'executed', 'cancelled'] as const;
+export const CLASSIFICATIONS = ['normal', 'special_mention', 'substandard', 'doubtful', 'loss'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -46,6 +53,10 @@ export const listLoansQuery = z.strictObject({
     .optional()
     .meta({ description: 'Loans this member takes part in: borrower, guarantor or peer lender.' }),
   overdue: booleanParam.optional(),
+  ratification: z.enum(RATIFICATION_STATUSES).optional().meta({
+    description:
+      'Fast-tracked loans by ratification: `pending` (waiting for the next meeting), `ratified`, or `failed` (the committee did not ratify; the loan stands and the exception stays visible).',
+  }),
   limit: limitParam,
   cursor: cursorParam,
 });
@@ -115,9 +126,20 @@ const loanSummaryFields = {
   repaymentMethod: z.enum(REPAYMENT_METHODS),
   emergency: z.boolean(),
   restructured: z.boolean(),
-  policyVersion: z.int(),
+  ...approvalFields,
+  policyVersion: z
+    .int()
+    .meta({ description: 'The policy version the loan was approved under; its terms come from it.' }),
   disbursedOn: isoDate.nullable(),
   maturityDate: isoDate.nullable(),
+  repaidOn: isoDate.nullable().meta({ description: 'The day the last repayment closed the loan.' }),
+  classification: z.enum(CLASSIFICATIONS).nullable().meta({
+    description:
+      'Five tiers by days past due, set by the daily job: 正常 normal, 关注 special_mention, 次级 substandard, 可疑 doubtful, 损失 loss. null until the job first sees the disbursed loan.',
+  }),
+  daysPastDue: z.int().nullable().meta({
+    description: 'Days since the oldest unpaid instalment fell due, as of the last day the daily job ran.',
+  }),
   principalOutstanding: amountOutput.meta({
     description: 'Balance of 1201:<loan> (for a peer loan, of the memo account 7101:<loan>).',
   }),
@@ -162,7 +184,11 @@ export const scheduleView = z
         dueOn: isoDate,
         days: z.int(),
         principal: amountOutput,
-        interest: amountOutput,
+        interest: amountOutput.meta({
+          description:
+            'Interest due: once the period ended, what it accrued (a prepayment lowers it); before, as scheduled.',
+        }),
+        interestScheduled: amountOutput.meta({ description: 'The interest the schedule set for the period.' }),
         total: amountOutput,
         paid: paidView,
         outstanding: paidView,

@@ -37,6 +37,7 @@ export interface ListLoansFilter {
   status?: loansRepo.LoanStatus | undefined;
   memberId?: string | undefined;
   overdue?: boolean | undefined;
+  ratification?: repo.RatificationStatus | undefined;
   beforeNumber?: number | undefined;
   limit: number;
 }
@@ -188,6 +189,7 @@ export class DisbursementService {
       involving: filter.memberId,
       visibleTo: memberScope(principal),
       overdue: filter.overdue,
+      ratification: filter.ratification,
       today: this.deps.funds.today(fund),
       beforeNumber: filter.beforeNumber,
       limit: filter.limit,
@@ -207,8 +209,10 @@ export class DisbursementService {
   async schedule(db: Db, fund: Fund, principal: Principal, loanId: string): Promise<ScheduleView> {
     const loan = await this.findVisible(db, fund, principal, loanId);
     const instalments =
-      loan.schedule_version === null ? [] : await repo.instalmentsOf(db, fund.id, loan.id, loan.schedule_version);
-    return toScheduleView(loan, instalments, this.deps.funds.today(fund));
+      loan.schedule_version === null
+        ? []
+        : await repo.scheduleOf(db, fund.id, loan.id, loan.schedule_version, this.deps.funds.today(fund));
+    return toScheduleView(loan, instalments);
   }
 
   // -------------------------------------------------------------------------------------------

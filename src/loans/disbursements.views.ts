@@ -1,8 +1,10 @@
+import { assert } from '../assert';
 import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
+import type { Classification } from './daily-job.repo';
 import type * as repo from './disbursements.repo';
 import type { DisbursementView, LoanSummaryView, LoanView, ScheduleView } from './disbursements.schemas';
 import type { CollateralRow, GuaranteeRow, LoanStatus } from './loans.repo';
-import { collateralCounted } from './loans.views';
+import { approvalFieldsOf, collateralCounted } from './loans.views';
 
 /** Rows → the JSON the API promises. Amounts leave as 2-decimal strings, instants as ISO strings. */
 
@@ -33,7 +35,25 @@ export function toDisbursementView(row: repo.DisbursementRequestRow, loanStatus:
   };
 }
 
+/** Columns the daily job's and the repayments' migrations add to loans; not in ServicedLoanRow. */
+interface ServicingColumns {
+  classification: Classification | null;
+  days_past_due: number | null;
+  repaid_on: string | null;
+}
+
+/** The servicing columns of a loan read whole (`SELECT l.*`); the assertion catches a read that is not. */
+function servicingColumnsOf(loan: repo.ServicedLoanRow): ServicingColumns {
+  const row = loan as repo.ServicedLoanRow & Partial<ServicingColumns>;
+  assert(
+    row.classification !== undefined && row.days_past_due !== undefined && row.repaid_on !== undefined,
+    `loan ${loan.id} was read without its servicing columns`,
+  );
+  return { classification: row.classification, days_past_due: row.days_past_due, repaid_on: row.repaid_on };
+}
+
 export function toLoanSummaryView(loan: repo.LoanWithFigures): LoanSummaryView {
+  const servicing = servicingColumnsOf(loan);
   return {
     id: loan.id,
     fundId: loan.fund_id,
@@ -46,9 +66,13 @@ export function toLoanSummaryView(loan: repo.LoanWithFigures): LoanSummaryView {
     repaymentMethod: loan.repayment_method,
     emergency: loan.emergency,
     restructured: loan.restructured,
+    ...approvalFieldsOf(loan),
     policyVersion: loan.policy_version!,
     disbursedOn: loan.disbursed_on,
     maturityDate: loan.maturity_date,
+    repaidOn: servicing.repaid_on,
+    classification: servicing.classification,
+    daysPastDue: servicing.days_past_due,
     principalOutstanding: fen(loan.principal_outstanding),
     overdue: loan.overdue,
   };
@@ -121,15 +145,15 @@ export function toLoanView(
   };
 }
 
-/** Each instalment with what was paid and what is still owed; `overdue` when due before today and unpaid. */
-export function toScheduleView(
-  loan: repo.ServicedLoanRow,
-  instalments: readonly repo.InstalmentRow[],
-  today: string,
-): ScheduleView {
+/**
+ * Each instalment with what was paid and what is still owed. The interest of a period that has
+ * ended is what it accrued (less than scheduled after a prepayment); `interestScheduled` keeps the
+ * schedule's figure.
+ */
+export function toScheduleView(loan: repo.ServicedLoanRow, instalments: readonly repo.ScheduleRow[]): ScheduleView {
   const items = instalments.map((row) => {
     const principal = new Money(row.principal);
-    const interest = new Money(row.interest);
+    const interest = new Money(row.interest_accrued ?? row.interest);
     const paidPrincipal = new Money(row.principal_paid);
     const paidInterest = new Money(row.interest_paid);
     const outstanding = principal.plus(interest).minus(paidPrincipal).minus(paidInterest);
@@ -140,6 +164,7 @@ export function toScheduleView(
       days: row.days,
       principal: fen(principal),
       interest: fen(interest),
+      interestScheduled: fen(row.interest),
       total: fen(principal.plus(interest)),
       paid: {
         principal: fen(paidPrincipal),
@@ -151,7 +176,7 @@ export function toScheduleView(
         interest: fen(interest.minus(paidInterest)),
         total: fen(outstanding),
       },
-      overdue: row.due_on < today && outstanding.gt(0),
+      overdue: row.overdue,
     };
   });
   const sum = (pick: (item: (typeof items)[number]) => string): string =>

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { positiveAmountInput } from '../capital/capital.schemas';
+import { RATIFICATION_STATUSES } from '../committee/committee.schemas';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
 import { Money } from '../money/money';
@@ -27,6 +28,8 @@ export const LOAN_STATUSES = [
   'cancelled',
 ] as const;
 export const REPAYMENT_METHODS = ['bullet', 'equal_installment', 'equal_principal'] as const;
+export const APPROVAL_ROUTES = ['committee', 'fast_track'] as const;
+export { RATIFICATION_STATUSES };
 export const GUARANTEE_TYPES = ['joint_and_several', 'general'] as const;
 export const GUARANTEE_STATUSES = ['proposed', 'accepted', 'declined', 'active', 'released', 'withdrawn'] as const;
 export const COLLATERAL_KINDS = [
@@ -178,6 +181,22 @@ export const applicationCursor = z.object({ number: z.string().regex(/^\d{1,9}$/
 // ---------------------------------------------------------------------------------------------
 // Responses
 
+/** How and when a loan was approved: the same fields in the application and in the loan. */
+export const approvalFields = {
+  policyVersion: z.int().nullable().meta({
+    description: 'The policy version the loan was approved under (its terms come from it); null before approval.',
+  }),
+  approvedAt: timestamp.nullable(),
+  approvalRoute: z.enum(APPROVAL_ROUTES).nullable().meta({
+    description: 'committee: decided at a meeting; fast_track: the chair and an administrator; null before approval.',
+  }),
+  fastTracked: z.boolean(),
+  ratificationStatus: z.enum(RATIFICATION_STATUSES).nullable().meta({
+    description:
+      'A fast-tracked loan waits for (pending), passed (ratified) or failed ratification at the next meeting; null when not fast-tracked. A failed ratification does not undo the loan.',
+  }),
+};
+
 const consentView = z.object({
   status: z.enum(['pending', 'accepted', 'declined']),
   decidedBy: uuid.nullable(),
@@ -243,6 +262,7 @@ export const applicationView = z
     emergency: z.boolean(),
     wantedOn: isoDate,
     restructured: z.boolean(),
+    ...approvalFields,
     guarantees: z.array(guaranteeView),
     collateral: z.array(collateralView),
     coverage: coverageView,
@@ -261,3 +281,4 @@ export type GuarantorInput = z.output<typeof guarantorInput>;
 export type CollateralInput = z.output<typeof collateralInput>;
 export type LenderInput = z.output<typeof lenderInput>;
 export type ApplicationView = z.infer<typeof applicationView>;
+export type ApprovalFieldsView = Pick<ApplicationView, keyof typeof approvalFields>;

@@ -1,7 +1,9 @@
 import Decimal from 'decimal.js';
+import { assert } from '../assert';
 import { formatAmount, Money, sumAmounts } from '../money/money';
+import type { ApprovalColumns } from './approval';
 import type { CollateralRow, GuaranteeRow, LoanRow } from './loans.repo';
-import type { ApplicationView } from './loans.schemas';
+import type { ApplicationView, ApprovalFieldsView } from './loans.schemas';
 
 /** Rows → the JSON the API promises. Amounts leave as 2-decimal strings, instants as ISO strings. */
 
@@ -58,6 +60,25 @@ export function coverageOf(
   };
 }
 
+/**
+ * How and when the loan was approved. The committee migration's columns are not in LoanRow, but
+ * every loan read selects the whole row; the assertion catches a read that does not.
+ */
+export function approvalFieldsOf(loan: LoanRow): ApprovalFieldsView {
+  const row = loan as LoanRow & Partial<ApprovalColumns>;
+  assert(
+    typeof row.fast_tracked === 'boolean' && row.approved_at !== undefined && row.ratification_status !== undefined,
+    `loan ${loan.id} was read without its approval columns`,
+  );
+  return {
+    policyVersion: loan.policy_version,
+    approvedAt: isoOrNull(row.approved_at),
+    approvalRoute: row.approval_route ?? null,
+    fastTracked: row.fast_tracked,
+    ratificationStatus: row.ratification_status,
+  };
+}
+
 export function toApplicationView(
   loan: LoanRow,
   guarantees: readonly GuaranteeRow[],
@@ -91,6 +112,7 @@ export function toApplicationView(
     emergency: loan.emergency,
     wantedOn: loan.wanted_on,
     restructured: loan.restructured,
+    ...approvalFieldsOf(loan),
     guarantees: guarantees.map((g) => ({
       id: g.id,
       memberId: g.guarantor_member_id,

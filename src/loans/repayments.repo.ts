@@ -21,6 +21,8 @@ export interface RepaymentRow {
   closed_loan: boolean;
   entry_id: string | null;
   guarantee_entry_id: string | null;
+  /** The loan's schedule version when recorded: a later extension rescheduled what it paid. */
+  schedule_version: number | null;
   recorded_by: string;
   recorded_at: Date;
   reversed_at: Date | null;

@@ -170,6 +170,7 @@ export class RepaymentService {
         closed_loan: closes,
         entry_id: entryId ?? null,
         guarantee_entry_id: releases.entryId ?? null,
+        schedule_version: loan.schedule_version,
         recorded_by: principal.userId,
         recorded_at: this.deps.clock.now(),
       })
@@ -226,6 +227,15 @@ export class RepaymentService {
         'repayment_not_latest',
         `Repayment ${latest.number} was recorded after repayment ${repayment.number}: reverse it first (reversing an older repayment would change how the later ones are allocated).`,
         { latestRepaymentId: latest.id, latestNumber: latest.number },
+      );
+    }
+    if (repayment.schedule_version !== loan.schedule_version) {
+      // An extension rebuilt the schedule from the balances after this repayment; undoing it now
+      // would owe amounts that no instalment of the new schedule contains.
+      throw repaymentError(
+        'repayment_before_extension',
+        `Repayment ${repayment.number} was recorded under schedule version ${String(repayment.schedule_version)}; the loan was extended since (version ${String(loan.schedule_version)}). Book a correcting entry instead.`,
+        { repaymentScheduleVersion: repayment.schedule_version, loanScheduleVersion: loan.schedule_version },
       );
     }
     const today = this.deps.funds.today(fund);
@@ -454,7 +464,8 @@ export class RepaymentService {
       number: row.number,
       dueOn: row.due_on,
       principal: new Money(row.principal),
-      interest: new Money(row.interest),
+      // Once its period ended, an instalment owes the interest the period accrued (ADR 0012).
+      interest: new Money(row.interest_accrued ?? row.interest),
       principalPaid: new Money(row.principal_paid),
       interestPaid: new Money(row.interest_paid),
     }));

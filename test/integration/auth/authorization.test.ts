@@ -100,6 +100,14 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds/{fundId}/loan-applications/{loanId}/lender-consent': ['committee', 'member'],
   'get /funds/{fundId}/loan-applications': ALL,
   'get /funds/{fundId}/loan-applications/{loanId}': ALL,
+  'post /funds/{fundId}/loans/{loanId}/extensions': ['admin', 'member'],
+  'post /funds/{fundId}/loans/{loanId}/extensions/{extensionId}/withdraw': ['admin', 'member'],
+  'post /funds/{fundId}/loans/{loanId}/extensions/{extensionId}/guarantees/{guaranteeId}/consent': [
+    'committee',
+    'member',
+  ],
+  'get /funds/{fundId}/loans/{loanId}/extensions': ALL,
+  'get /funds/{fundId}/loans/{loanId}/extensions/{extensionId}': ALL,
 };
 
 const ROUTE_KEYS = ROUTES.map((route) => `${route.method} ${route.path}`);
@@ -768,6 +776,87 @@ const CALLS: Record<string, Call> = {
     success: 200,
     writes: false,
   },
+  'post /funds/{fundId}/loans/{loanId}/extensions': {
+    // A fresh 30-day loan of the world's member, disbursed today (matures 2026-07-15): one
+    // extension in progress per loan, so each call gets its own.
+    prepare: async (w) => ({ loanId: await disbursedLoanIn(w, w.fund.id, w.memberId, '1.00') }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/extensions`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ newMaturityDate: '2026-08-01', reason: 'authorization matrix' }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/loans/{loanId}/extensions/{extensionId}/withdraw': {
+    prepare: async (w) => extensionOfWorldLoan(w),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/extensions/${prepared.extensionId}/withdraw`))
+        .set(user.auth)
+        .send({ reason: 'authorization matrix' }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/loans/{loanId}/extensions/{extensionId}/guarantees/{guaranteeId}/consent': {
+    // A loan of the world's member guaranteed by a fresh member; member and committee callers are
+    // users bound to that guarantor.
+    prepare: async (w, role) => {
+      const party = await partyMember(w, role);
+      // Paid-in capital: the guarantee is within the guarantor's capacity, and the pool large enough
+      // for the world's borrower, who takes one such loan per call.
+      await fundPool(h, w.fund, '5000.00', party.memberId);
+      const { loanId, guaranteeId } = await draftLoan(w, {
+        guarantors: [{ memberId: party.memberId, amount: '10.00', type: 'general' }],
+      });
+      const consenter = await makeUser(h, 'member', { fundId: w.fund.id, memberId: party.memberId });
+      const accepted = await h.http
+        .post(api(`/funds/${w.fund.id}/loan-applications/${loanId}/guarantees/${guaranteeId!}/consent`))
+        .set(consenter.auth)
+        .send({ decision: 'accept' });
+      if (accepted.status !== 200) throw new Error(`guarantee not accepted: ${accepted.status} ${accepted.text}`);
+      const submitted = await h.http
+        .post(api(`/funds/${w.fund.id}/loan-applications/${loanId}/submit`))
+        .set(w.fund.admin.auth)
+        .send();
+      if (submitted.status !== 200) throw new Error(`not submitted: ${submitted.status} ${submitted.text}`);
+      await approveByContract(h, w.fund.id, loanId);
+      const paid = await h.http
+        .post(api(`/funds/${w.fund.id}/loans/${loanId}/disbursements`))
+        .set(w.fund.admin.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ bankReference: `AUTHZ-EXT-${loanId}` });
+      if (paid.status !== 201) throw new Error(`not disbursed: ${paid.status} ${paid.text}`);
+      const extension = await requestedExtension(w, loanId);
+      return { ...party, loanId, guaranteeId: guaranteeId!, extensionId: extension };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .post(
+          api(
+            `/funds/${w.fund.id}/loans/${prepared.loanId}/extensions/${prepared.extensionId}/guarantees/${prepared.guaranteeId}/consent`,
+          ),
+        )
+        .set(prepared.auth ? { Authorization: prepared.auth } : user.auth)
+        .send({ decision: 'accept' }),
+    success: 200,
+    writes: true,
+  },
+  'get /funds/{fundId}/loans/{loanId}/extensions': {
+    prepare: async (w) => ({ loanId: await worldDisbursedLoanOf(w) }),
+    send: (user, w, prepared) =>
+      h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/extensions`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/loans/{loanId}/extensions/{extensionId}': {
+    prepare: async (w) => extensionOfWorldLoan(w),
+    send: (user, w, prepared) =>
+      h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/extensions/${prepared.extensionId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
 };
 
 /**
@@ -942,6 +1031,23 @@ async function meetingOnAgenda(w: World, role?: Role): Promise<Record<string, st
   if (response.status !== 201) throw new Error(`meeting not convened: ${response.status} ${response.text}`);
   const ids = { meetingId: response.body.id as string, itemId: response.body.items[0].id as string };
   return role === 'committee' ? { ...ids, auth: chair.auth } : ids;
+}
+
+/** An extension to 2026-08-01 asked for by the fund's administrator; its id. */
+async function requestedExtension(w: World, loanId: string): Promise<string> {
+  const response = await h.http
+    .post(api(`/funds/${w.fund.id}/loans/${loanId}/extensions`))
+    .set(w.fund.admin.auth)
+    .set('Idempotency-Key', randomUUID())
+    .send({ newMaturityDate: '2026-08-01', reason: 'authorization matrix' });
+  if (response.status !== 201) throw new Error(`extension not requested: ${response.status} ${response.text}`);
+  return response.body.id as string;
+}
+
+/** A fresh disbursed loan of the world's member (so its member user may act) with an extension asked for. */
+async function extensionOfWorldLoan(w: World): Promise<Record<string, string>> {
+  const loanId = await disbursedLoanIn(w, w.fund.id, w.memberId, '1.00');
+  return { loanId, extensionId: await requestedExtension(w, loanId) };
 }
 
 /** A pool loan of `amount` approved (approvedLoanIn) and disbursed today by the world's administrator. */
