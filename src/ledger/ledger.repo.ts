@@ -279,6 +279,19 @@ export interface AtomicPostResult {
 /** Entries with more lines than this are planned on every call rather than once (see below). */
 export const GENERIC_PLAN_LINES_MAX = 16;
 
+/**
+ * For entries of many lines: each line's account id, lines naming a chart code resolved by one
+ * index lookup each, so that the lines join their locked rows on the id alone. An unknown code
+ * resolves to null and matches nothing.
+ */
+const RESOLVED_LINES_CTE = `
+     resolved AS MATERIALIZED (
+       SELECT i.line_no, coalesce(i.account_id, a.id) AS account_id
+         FROM input i
+         LEFT JOIN accounts a
+           ON i.account_id IS NULL AND a.fund_id = (SELECT fund_id FROM params) AND a.code = i.account_code
+     ),`;
+
 export async function postEntryAtomically(
   trx: Trx,
   entry: NewEntry,
@@ -294,6 +307,9 @@ export async function postEntryAtomically(
       postings: string;
     })[];
   };
+  // Lines match their locked rows by id, or by chart code: a join with an OR, which is cheapest
+  // for a few lines and quadratic for many; those resolve their codes first (RESOLVED_LINES_CTE).
+  const large = lines.length > GENERIC_PLAN_LINES_MAX;
   const sql = `WITH entry AS (
        INSERT INTO journal_entries
          (fund_id, kind, effective_date, memo, idempotency_key, reverses_entry_id, actor_id, request_id)
@@ -308,20 +324,18 @@ export async function postEntryAtomically(
                   AS l(line_no, account_id, account_code, side, amount, memo)
      ), released AS (
        SELECT * FROM unnest(?::uuid[], ?::numeric[]) AS r(account_id, amount)
-     ), resolved AS MATERIALIZED (
-       -- Lines naming an account by chart code get its id here, one index lookup each, so that
-       -- every later join is on the id alone. An unknown code resolves to null and locks nothing.
-       SELECT i.line_no, coalesce(i.account_id, a.id) AS account_id, i.side, i.amount, i.memo
-         FROM input i
-         LEFT JOIN accounts a
-           ON i.account_id IS NULL AND a.fund_id = (SELECT fund_id FROM params) AND a.code = i.account_code
-     ), locked AS MATERIALIZED (
+     ),${large ? RESOLVED_LINES_CTE : ''} locked AS MATERIALIZED (
        ${LOCK_BALANCES_SELECT}
         -- Only once the header is in: a replay (its key used already) locks nothing, and two
         -- postings with one key queue on the header before either locks a balance.
+        -- Ids and codes resolved apart, so that each is an index lookup rather than a scan.
         WHERE EXISTS (SELECT 1 FROM entry)
           AND b.fund_id = (SELECT fund_id FROM params)
-          AND b.account_id IN (SELECT account_id FROM resolved WHERE account_id IS NOT NULL)
+          AND b.account_id IN (SELECT account_id FROM input WHERE account_id IS NOT NULL
+                               UNION
+                               SELECT a2.id FROM accounts a2
+                                WHERE a2.fund_id = (SELECT fund_id FROM params)
+                                  AND a2.code IN (SELECT account_code FROM input WHERE account_code IS NOT NULL))
         ORDER BY b.account_id
           FOR UPDATE OF b
      ), lines AS (
@@ -329,8 +343,8 @@ export async function postEntryAtomically(
               k.debit_total + sum(CASE i.side WHEN 'debit' THEN i.amount ELSE 0 END) OVER running AS debit_total_after,
               k.credit_total + sum(CASE i.side WHEN 'credit' THEN i.amount ELSE 0 END) OVER running AS credit_total_after,
               k.version + row_number() OVER running AS version_after
-         FROM resolved i
-         JOIN locked k ON k.account_id = i.account_id
+         FROM input i
+         ${large ? 'JOIN resolved r ON r.line_no = i.line_no JOIN locked k ON k.account_id = r.account_id' : 'JOIN locked k ON k.account_id = i.account_id OR (i.account_id IS NULL AND k.code = i.account_code)'}
        WINDOW running AS (PARTITION BY k.account_id ORDER BY i.line_no ROWS UNBOUNDED PRECEDING)
      ), totals AS (
        SELECT k.account_id, k.normal_side, k.held, k.floor,
