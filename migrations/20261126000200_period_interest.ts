@@ -8,7 +8,10 @@ import type { Knex } from 'knex';
  * The daily job now keeps the interest accrued so far in the current period and, when the period
  * ends, writes it on the instalment; from then on that is the instalment's interest due.
  * `loan_interest_past_due` tells whether a pool loan owes interest of periods already ended: the
- * interest receivable beyond what the period still running has accrued.
+ * interest receivable beyond what the period still running has accrued. An extension's first
+ * instalment carries the interest accrued before it (`interest_carried`, ADR 0013), and a
+ * repayment records the schedule version it was allocated against, so that one made before an
+ * extension is not reversed onto a schedule that no longer has its instalments.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
