@@ -2,12 +2,11 @@ import { memberScope } from '../auth/permissions';
 import { actorOf } from '../auth/principal';
 import { runCommand, type Reply } from '../http/command';
 import { fundOf } from '../http/context';
-import { decodeCursor, pageOf as paginate } from '../http/pagination';
+import { decodeCursor, pageOf as paginate, beforeNumberOf, numberedPage } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
 import {
   callBody,
-  callCursor,
   callParams,
   callSummaryView,
   callView,
@@ -231,20 +230,12 @@ export const capitalRoutes: AnyRoute[] = [
     response: { status: 200, description: 'A page of calls', schema: pageOf(callSummaryView) },
     handler: async ({ query, ctx }) => {
       const fund = fundOf(ctx);
-      const after = decodeCursor(query.cursor, callCursor);
       const calls = await ctx.app.services.capital.listCalls(ctx.app.db, fund, {
         memberId: memberScope(ctx.principal),
-        beforeNumber: after === undefined ? undefined : Number(after.number),
+        beforeNumber: beforeNumberOf(query.cursor),
         limit: query.limit + 1,
       });
-      return ok(
-        paginate(
-          calls,
-          query.limit,
-          (call) => call,
-          (call) => ({ number: String(call.number) }),
-        ),
-      );
+      return ok(numberedPage(calls, query.limit, (call) => call.number));
     },
   }),
 

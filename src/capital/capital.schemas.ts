@@ -107,7 +107,6 @@ export const statementQuery = z.strictObject({
 });
 
 export const contributionCursor = z.object({ receivedOn: isoDate, id: uuid });
-export const callCursor = z.object({ number: z.string().regex(/^\d{1,9}$/) });
 
 // ---------------------------------------------------------------------------------------------
 // Responses

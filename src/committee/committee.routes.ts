@@ -1,6 +1,6 @@
 import { runCommand, type Reply } from '../http/command';
 import { fundOf } from '../http/context';
-import { decodeCursor, pageOf as paginate } from '../http/pagination';
+import { decodeCursor, pageOf as paginate, beforeNumberOf, numberedPage } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
 import { loanParams } from '../loans/loans.schemas';
@@ -17,7 +17,6 @@ import {
   meetingParams,
   meetingSummaryView,
   meetingView,
-  ratificationCursor,
   ratificationView,
   rotationBody,
   rotationView,
@@ -344,20 +343,12 @@ export const committeeRoutes: AnyRoute[] = [
     query: listRatificationsQuery,
     response: { status: 200, description: 'A page of fast-tracked loans', schema: pageOf(ratificationView) },
     handler: async ({ query, ctx }) => {
-      const after = decodeCursor(query.cursor, ratificationCursor);
       const items = await ctx.app.services.committee.ratifications(ctx.app.db, fundOf(ctx), {
         status: query.status,
-        beforeNumber: after === undefined ? undefined : Number(after.number),
+        beforeNumber: beforeNumberOf(query.cursor),
         limit: query.limit + 1,
       });
-      return ok(
-        paginate(
-          items,
-          query.limit,
-          (item) => item,
-          (item) => ({ number: String(item.loanNumber) }),
-        ),
-      );
+      return ok(numberedPage(items, query.limit, (item) => item.loanNumber));
     },
   }),
 ];

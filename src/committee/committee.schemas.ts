@@ -217,7 +217,6 @@ export const listRatificationsQuery = z.strictObject({
   limit: limitParam,
   cursor: cursorParam,
 });
-export const ratificationCursor = z.object({ number: z.string().regex(/^\d{1,9}$/) });
 
 export const ratificationView = z
   .object({

@@ -56,3 +56,22 @@ export function pageOf<Row, Item>(
     nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null,
   };
 }
+
+/** The cursor of lists ordered by a number (loans, repayments, calls), newest first: the last one shown. */
+const numberCursor = z.object({ number: z.string().regex(/^\d{1,9}$/) });
+
+/** The number a page lists before, from a number cursor; undefined for the first page. */
+export function beforeNumberOf(cursor: string | undefined): number | undefined {
+  const after = decodeCursor(cursor, numberCursor);
+  return after === undefined ? undefined : Number(after.number);
+}
+
+/** A page of rows fetched `limit + 1`, newest first by `numberOf` (see pageOf). */
+export function numberedPage<Row>(rows: readonly Row[], limit: number, numberOf: (row: Row) => number): Page<Row> {
+  return pageOf(
+    rows,
+    limit,
+    (row) => row,
+    (row) => ({ number: String(numberOf(row)) }),
+  );
+}

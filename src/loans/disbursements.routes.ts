@@ -1,6 +1,6 @@
 import { runCommand } from '../http/command';
 import { fundOf } from '../http/context';
-import { decodeCursor, pageOf as paginate } from '../http/pagination';
+import { beforeNumberOf, numberedPage } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
 import type { DisbursementOutcome } from './disbursements.service';
@@ -8,7 +8,6 @@ import {
   disbursementBody,
   disbursementView,
   listLoansQuery,
-  loanCursor,
   loanSummaryView,
   loanView,
   requestParams,
@@ -114,23 +113,15 @@ export const disbursementRoutes: AnyRoute[] = [
     response: { status: 200, description: 'A page of loans', schema: pageOf(loanSummaryView) },
     handler: async ({ query, ctx }) => {
       const fund = fundOf(ctx);
-      const after = decodeCursor(query.cursor, loanCursor);
       const items = await ctx.app.services.disbursements.list(ctx.app.db, fund, ctx.principal, {
         status: query.status,
         memberId: query.memberId,
         overdue: query.overdue,
         ratification: query.ratification,
-        beforeNumber: after === undefined ? undefined : Number(after.number),
+        beforeNumber: beforeNumberOf(query.cursor),
         limit: query.limit + 1,
       });
-      return ok(
-        paginate(
-          items,
-          query.limit,
-          (item) => item,
-          (item) => ({ number: String(item.number) }),
-        ),
-      );
+      return ok(numberedPage(items, query.limit, (item) => item.number));
     },
   }),
 

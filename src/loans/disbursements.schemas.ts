@@ -61,8 +61,6 @@ export const listLoansQuery = z.strictObject({
   cursor: cursorParam,
 });
 
-export const loanCursor = z.object({ number: z.string().regex(/^\d{1,9}$/) });
-
 // ---------------------------------------------------------------------------------------------
 // Responses
 

@@ -1,10 +1,9 @@
 import { runCommand } from '../http/command';
 import { fundOf } from '../http/context';
-import { decodeCursor, pageOf as paginate } from '../http/pagination';
+import { beforeNumberOf, numberedPage } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { pageOf } from '../http/schemas';
 import {
-  extensionCursor,
   extensionGuaranteeParams,
   extensionParams,
   extensionView,
@@ -146,19 +145,11 @@ export const extensionRoutes: AnyRoute[] = [
     problems: [404],
     response: { status: 200, description: 'A page of extensions', schema: pageOf(extensionView) },
     handler: async ({ params, query, ctx }) => {
-      const after = decodeCursor(query.cursor, extensionCursor);
       const items = await ctx.app.services.extensions.list(ctx.app.db, fundOf(ctx), ctx.principal, params.loanId, {
-        beforeNumber: after === undefined ? undefined : Number(after.number),
+        beforeNumber: beforeNumberOf(query.cursor),
         limit: query.limit + 1,
       });
-      return ok(
-        paginate(
-          items,
-          query.limit,
-          (item) => item,
-          (item) => ({ number: String(item.number) }),
-        ),
-      );
+      return ok(numberedPage(items, query.limit, (item) => item.number));
     },
   }),
 

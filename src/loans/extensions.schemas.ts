@@ -37,7 +37,6 @@ export const withdrawExtensionBody = z
   .meta({ id: 'LoanExtensionWithdrawal' });
 
 export const listExtensionsQuery = z.strictObject({ limit: limitParam, cursor: cursorParam });
-export const extensionCursor = z.object({ number: z.string().regex(/^\d{1,9}$/) });
 
 const consentView = z.object({
   guaranteeId: uuid,

@@ -1,10 +1,9 @@
 import { runCommand } from '../http/command';
 import { fundOf } from '../http/context';
-import { decodeCursor, pageOf as paginate } from '../http/pagination';
+import { beforeNumberOf, numberedPage } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf } from '../http/schemas';
 import {
-  applicationCursor,
   applicationView,
   consentBody,
   createApplicationBody,
@@ -243,21 +242,13 @@ export const loansRoutes: AnyRoute[] = [
     response: { status: 200, description: 'A page of applications', schema: pageOf(applicationView) },
     handler: async ({ query, ctx }) => {
       const fund = fundOf(ctx);
-      const after = decodeCursor(query.cursor, applicationCursor);
       const items = await ctx.app.services.loans.list(ctx.app.db, fund, ctx.principal, {
         status: query.status,
         memberId: query.memberId,
-        beforeNumber: after === undefined ? undefined : Number(after.number),
+        beforeNumber: beforeNumberOf(query.cursor),
         limit: query.limit + 1,
       });
-      return ok(
-        paginate(
-          items,
-          query.limit,
-          (item) => item,
-          (item) => ({ number: String(item.number) }),
-        ),
-      );
+      return ok(numberedPage(items, query.limit, (item) => item.number));
     },
   }),
 

@@ -176,8 +176,6 @@ export const listApplicationsQuery = z.strictObject({
   cursor: cursorParam,
 });
 
-export const applicationCursor = z.object({ number: z.string().regex(/^\d{1,9}$/) });
-
 // ---------------------------------------------------------------------------------------------
 // Responses
 

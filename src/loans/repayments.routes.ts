@@ -1,6 +1,6 @@
 import { runCommand } from '../http/command';
 import { fundOf } from '../http/context';
-import { decodeCursor, pageOf as paginate } from '../http/pagination';
+import { beforeNumberOf, numberedPage } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { pageOf } from '../http/schemas';
 import { servicedLoanParams } from './disbursements.schemas';
@@ -10,7 +10,6 @@ import {
   payoffQuery,
   payoffView,
   repaymentBody,
-  repaymentCursor,
   repaymentParams,
   repaymentView,
   reverseRepaymentBody,
@@ -115,19 +114,11 @@ export const repaymentRoutes: AnyRoute[] = [
     response: { status: 200, description: 'A page of repayments', schema: pageOf(repaymentView) },
     handler: async ({ params, query, ctx }) => {
       const fund = fundOf(ctx);
-      const after = decodeCursor(query.cursor, repaymentCursor);
       const items = await ctx.app.services.repayments.list(ctx.app.db, fund, ctx.principal, params.loanId, {
-        beforeNumber: after === undefined ? undefined : Number(after.number),
+        beforeNumber: beforeNumberOf(query.cursor),
         limit: query.limit + 1,
       });
-      return ok(
-        paginate(
-          items,
-          query.limit,
-          (item) => item,
-          (item) => ({ number: String(item.number) }),
-        ),
-      );
+      return ok(numberedPage(items, query.limit, (item) => item.number));
     },
   }),
 

@@ -43,7 +43,6 @@ export const reverseRepaymentBody = z
   .meta({ id: 'ReverseRepaymentRequest', example: { reason: '银行退票：款项未到账' } });
 
 export const listRepaymentsQuery = z.strictObject({ limit: limitParam, cursor: cursorParam });
-export const repaymentCursor = z.object({ number: z.string().regex(/^\d{1,9}$/) });
 
 export const payoffQuery = z.strictObject({
   asOf: isoDate.optional().meta({ description: 'Default today in the fund’s time zone; not in the future.' }),

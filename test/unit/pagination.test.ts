@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../src/errors';
-import { decodeCursor, encodeCursor, pageOf } from '../../src/http/pagination';
+import { beforeNumberOf, decodeCursor, encodeCursor, numberedPage, pageOf } from '../../src/http/pagination';
 
 const positionSchema = z.object({ postedAt: z.string(), id: z.uuid() });
 const ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -75,5 +75,25 @@ describe('pageOf', () => {
 
   it('when there are no rows, then the page is empty', () => {
     expect(pageOf(rows(0), 3, toItem, positionOf)).toEqual({ items: [], nextCursor: null });
+  });
+});
+
+describe('lists ordered by number', () => {
+  test('when a page is cut, then its cursor names the last number shown and the next page lists before it', () => {
+    const rows = [{ number: 9 }, { number: 7 }, { number: 4 }];
+    const page = numberedPage(rows, 2, (row) => row.number);
+    expect(page.items).toEqual([{ number: 9 }, { number: 7 }]);
+    expect(beforeNumberOf(page.nextCursor!)).toBe(7);
+    expect(numberedPage(rows, 3, (row) => row.number).nextCursor).toBeNull();
+    expect(beforeNumberOf(undefined)).toBeUndefined();
+  });
+
+  test('when a number cursor is forged, then it is refused', () => {
+    expect(() => beforeNumberOf(encodeCursor({ number: '-1' }))).toThrow(
+      expect.objectContaining({ code: 'invalid_cursor' }),
+    );
+    expect(() => beforeNumberOf(encodeCursor({ number: '1234567890' }))).toThrow(
+      expect.objectContaining({ code: 'invalid_cursor' }),
+    );
   });
 });
