@@ -8,10 +8,12 @@ import type { Db, Trx } from '../db/knex';
 /** The loan states the job looks at: disbursed and not yet repaid, written off or cancelled. */
 export const SERVICED_STATES = ['active', 'overdue', 'defaulted'] as const;
 
-export type Classification = 'normal' | 'special_mention' | 'substandard' | 'doubtful' | 'loss';
+/** The five tiers of loan classification, best first: a tier's index is its rank. */
+export const CLASSIFICATIONS = ['normal', 'special_mention', 'substandard', 'doubtful', 'loss'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
 
-/** The five tiers, best first, as an SQL array: a tier's position is its rank. */
-const TIERS_SQL = `ARRAY['normal', 'special_mention', 'substandard', 'doubtful', 'loss']::text[]`;
+/** The tiers as an SQL array: a tier's position is its rank. */
+const TIERS_SQL = `ARRAY[${CLASSIFICATIONS.map((tier) => `'${tier}'`).join(', ')}]::text[]`;
 
 export interface JobRunRow {
   fund_id: string;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
+import { CLASSIFICATIONS } from './daily-job.repo';
 import {
   approvalFields,
   collateralView,
@@ -23,7 +24,6 @@ export const LOAN_STATES = [
   'cancelled',
 ] as const;
 export const REQUEST_STATUSES = ['awaiting_confirmation', 'executed', 'cancelled'] as const;
-export const CLASSIFICATIONS = ['normal', 'special_mention', 'substandard', 'doubtful', 'loss'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Requests

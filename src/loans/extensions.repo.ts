@@ -214,19 +214,6 @@ export async function decideConsent(
 // ---------------------------------------------------------------------------------------------
 // What an approval reads
 
-/** The balances of the loan's own accounts by base code (0 for an account not opened yet). */
-export async function loanBalances(db: Db, fundId: string, loanId: string): Promise<Record<string, string>> {
-  const result = await db.raw<{ rows: { base_code: string; balance: string }[] }>(
-    `SELECT a.base_code, b.balance::text AS balance
-       FROM accounts a JOIN account_balances b ON b.account_id = a.id
-      WHERE a.fund_id = ? AND a.loan_id = ? AND a.base_code IN ('1201', '1202', '1203', '1204', '7101')`,
-    [fundId, loanId],
-  );
-  const balances: Record<string, string> = { '1201': '0', '1202': '0', '1203': '0', '1204': '0', '7101': '0' };
-  for (const row of result.rows) balances[row.base_code] = row.balance;
-  return balances;
-}
-
 export interface AccrualStateRow {
   accrued_through: string;
   interest_period_due_on: string | null;
@@ -247,15 +234,6 @@ export async function accrualStateOf(db: Db, fundId: string, loanId: string): Pr
     [fundId, loanId],
   );
   return result.rows[0];
-}
-
-/** The last day the daily job ran for the fund, or null before its first run. */
-export async function lastJobRun(db: Db, fundId: string): Promise<string | null> {
-  const result = await db.raw<{ rows: { last: string | null }[] }>(
-    `SELECT to_char(max(run_date), 'YYYY-MM-DD') AS last FROM job_runs WHERE fund_id = ?`,
-    [fundId],
-  );
-  return result.rows[0]?.last ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
+import { CLASSIFICATIONS } from './daily-job.repo';
 import { REPAYMENT_METHODS } from './loans.schemas';
 
 /** Request and response shapes of the loan extension routes. */
 
 export const EXTENSION_STATUSES = ['submitted', 'under_review', 'approved', 'rejected', 'withdrawn'] as const;
 export const CONSENT_STATUSES = ['pending', 'accepted', 'declined'] as const;
-export const CLASSIFICATIONS = ['normal', 'special_mention', 'substandard', 'doubtful', 'loss'] as const;
 export const REASON_LENGTH_MAX = 1000;
 
 export const extensionParams = z.strictObject({ fundId: uuid, loanId: uuid, extensionId: uuid });

@@ -6,13 +6,14 @@ import type { Db, Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
 import { lockMember } from '../members/members.repo';
 import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
-import { lockFundJob, type Classification } from './daily-job.repo';
+import { CLASSIFICATIONS, lockFundJob, runBounds, type Classification } from './daily-job.repo';
 import * as servicing from './disbursements.repo';
 import { extensionError } from './extensions.errors';
 import * as repo from './extensions.repo';
 import type { ExtensionView, RequestExtensionInput } from './extensions.schemas';
 import { toExtensionView } from './extensions.views';
 import * as loansRepo from './loans.repo';
+import { lockReceivables } from './repayments.repo';
 import {
   addMonthsClamped,
   cumulativeInterestRounded,
@@ -45,13 +46,6 @@ type ClassifiedLoanRow = servicing.ServicedLoanRow & {
   days_past_due: number | null;
 };
 
-const CLASSIFICATION_ORDER: readonly Classification[] = [
-  'normal',
-  'special_mention',
-  'substandard',
-  'doubtful',
-  'loss',
-];
 /** A restructured loan is classified at least 次级 during its observation period (ADR 0013). */
 const RESTRUCTURED_FLOOR: Classification = 'substandard';
 /** The observation period lasts at least a year from the first new due date … */
@@ -330,7 +324,7 @@ export class ExtensionService {
     assert(extension?.status === 'under_review', `extension ${extensionId} approved while not under review`);
 
     const today = this.deps.funds.today(fund);
-    const lastRun = await repo.lastJobRun(trx, fund.id);
+    const lastRun = (await runBounds(trx, fund.id)).last;
     // The new schedule starts on the first day the job has not run: today, or tomorrow once today ran.
     const effectiveOn = lastRun !== null && lastRun >= today ? addDays(lastRun, 1) : today;
     const { policy } = await this.deps.funds.policyInForce(trx, fund);
@@ -446,8 +440,8 @@ export class ExtensionService {
 
   /** The new schedule and what it carries (ADR 0013, "The new schedule"). */
   private async plan(trx: Trx, loan: ClassifiedLoanRow, extension: repo.ExtensionRow, effectiveOn: string) {
-    const balances = await repo.loanBalances(trx, loan.fund_id, loan.id);
-    const principal = new Money(loan.lender === 'pool' ? balances['1201']! : balances['7101']!);
+    const balances = await lockReceivables(trx, loan.fund_id, loan.id);
+    const principal = new Money(loan.lender === 'pool' ? balances['1201'] : balances['7101']);
     assert(principal.gt(0), `serviced loan ${loan.id} has no principal outstanding`);
     const old = await servicing.instalmentsOf(trx, loan.fund_id, loan.id, loan.schedule_version!);
     const rate = loan.rate_annual!;
@@ -462,7 +456,7 @@ export class ExtensionService {
     });
     const first = schedule.instalments[0]!;
     const interestCarried =
-      loan.lender === 'pool' ? new Money(balances['1202']!) : peerInterestEarned(old, effectiveOn, rate, dayCount);
+      loan.lender === 'pool' ? new Money(balances['1202']) : peerInterestEarned(old, effectiveOn, rate, dayCount);
     const firstInterest =
       loan.lender === 'pool'
         ? firstPeriodAccrual(
@@ -485,8 +479,8 @@ export class ExtensionService {
       principal,
       pastDuePrincipal: pastDue.length === 0 ? ZERO : sumAmounts(pastDue),
       interestCarried,
-      penalty: loan.lender === 'pool' ? new Money(balances['1203']!) : ZERO,
-      fee: loan.lender === 'pool' ? new Money(balances['1204']!) : ZERO,
+      penalty: loan.lender === 'pool' ? new Money(balances['1203']) : ZERO,
+      fee: loan.lender === 'pool' ? new Money(balances['1204']) : ZERO,
     };
   }
 
@@ -693,11 +687,8 @@ export function peerInterestEarned(
 }
 
 export function classificationFloor(current: Classification | null): Classification {
-  const rank = Math.max(
-    CLASSIFICATION_ORDER.indexOf(RESTRUCTURED_FLOOR),
-    CLASSIFICATION_ORDER.indexOf(current ?? 'normal'),
-  );
-  return CLASSIFICATION_ORDER[rank]!;
+  const rank = Math.max(CLASSIFICATIONS.indexOf(RESTRUCTURED_FLOOR), CLASSIFICATIONS.indexOf(current ?? 'normal'));
+  return CLASSIFICATIONS[rank]!;
 }
 
 /** The later of a year after the first new due date and the third new due date (or the last). */
