@@ -28,6 +28,15 @@ export async function lockFundJob(trx: Trx, fundId: string): Promise<void> {
   await trx.raw(`SELECT pg_advisory_xact_lock(hashtextextended('huzhu.daily_job:' || ?::text, 0))`, [fundId]);
 }
 
+/**
+ * The same lock, shared: repayments and their reversals hold it so that a day run never computes
+ * from balances a repayment is changing, nor a repayment from a day half run. They do not queue
+ * behind each other (their loan rows serialize them per loan), only behind a run.
+ */
+export async function lockFundJobShared(trx: Trx, fundId: string): Promise<void> {
+  await trx.raw(`SELECT pg_advisory_xact_lock_shared(hashtextextended('huzhu.daily_job:' || ?::text, 0))`, [fundId]);
+}
+
 export async function findRun(db: Db, fundId: string, date: string): Promise<JobRunRow | undefined> {
   const result = await db.raw<{ rows: JobRunRow[] }>(
     `SELECT fund_id, to_char(run_date, 'YYYY-MM-DD') AS run_date, ran_at, actor_id, result
@@ -93,17 +102,25 @@ export interface AccrualRow {
  *    start, plus the whole interest of periods already ended — a disbursement dated before the
  *    last day run). Accrual = R(balance, n days) − accrued so far in the segment.
  *  - penalty: the same over stretches of constant overdue principal, at rate × (1 + uplift / 100).
+ *
+ * Each loan's new state is also kept as that day's row of loan_accrual_days. With `loanId`, only
+ * that loan is computed: a rerun of its days after a repayment dated in a day already run.
  */
-export async function accrueDay(trx: Trx, fundId: string, date: string): Promise<AccrualRow[]> {
+export async function accrueDay(
+  trx: Trx,
+  fundId: string,
+  date: string,
+  loanId: string | null = null,
+): Promise<AccrualRow[]> {
   const result = await trx.raw<{ rows: AccrualRow[] }>(
     `WITH params AS (
-       SELECT ?::uuid AS fund_id, ?::date AS d
+       SELECT ?::uuid AS fund_id, ?::date AS d, ?::uuid AS only_loan_id
      ), scope AS MATERIALIZED (
        SELECT l.id AS loan_id, l.rate_annual, l.penalty_uplift_pct, l.schedule_version,
               CASE l.day_count WHEN 'ACT/360' THEN 360 ELSE 365 END AS basis
          FROM loans l CROSS JOIN params p
         WHERE l.fund_id = p.fund_id AND l.lender = 'pool' AND l.status IN ('active', 'overdue', 'defaulted')
-          AND l.disbursed_on <= p.d
+          AND l.disbursed_on <= p.d AND (p.only_loan_id IS NULL OR l.id = p.only_loan_id)
      ), inst AS (
        SELECT i.loan_id,
               sum(i.principal - i.principal_paid) FILTER (WHERE i.due_on <= p.d) AS due_unpaid,
@@ -206,7 +223,18 @@ export async function accrueDay(trx: Trx, fundId: string, date: string): Promise
          penalty_segment_accrued = EXCLUDED.penalty_segment_accrued,
          interest_accrued_day = EXCLUDED.interest_accrued_day,
          penalty_accrued_day = EXCLUDED.penalty_accrued_day
-       RETURNING st.loan_id, st.interest_accrued_day, st.penalty_accrued_day
+       RETURNING st.*
+     ), logged AS (
+       -- The state as this day left it: a repayment dated in a day already run rewinds to it.
+       INSERT INTO loan_accrual_days
+         (fund_id, loan_id, accrued_on, interest_period_due_on, interest_segment_start, interest_segment_balance,
+          interest_segment_accrued, interest_period_accrued, penalty_segment_start, penalty_segment_principal,
+          penalty_segment_accrued, interest_accrued_day, penalty_accrued_day)
+       SELECT u.fund_id, u.loan_id, u.accrued_through, u.interest_period_due_on, u.interest_segment_start,
+              u.interest_segment_balance, u.interest_segment_accrued, u.interest_period_accrued,
+              u.penalty_segment_start, u.penalty_segment_principal, u.penalty_segment_accrued,
+              u.interest_accrued_day, u.penalty_accrued_day
+         FROM upserted u
      )
      SELECT u.loan_id, u.interest_accrued_day::text AS interest, u.penalty_accrued_day::text AS penalty,
             ai.id AS interest_account_id, ap.id AS penalty_account_id
@@ -215,7 +243,7 @@ export async function accrueDay(trx: Trx, fundId: string, date: string): Promise
        LEFT JOIN accounts ap ON ap.fund_id = p.fund_id AND ap.code = '1203:' || u.loan_id::text
       WHERE u.interest_accrued_day > 0 OR u.penalty_accrued_day > 0
       ORDER BY u.loan_id`,
-    [fundId, date],
+    [fundId, date, loanId],
   );
   return result.rows;
 }
@@ -254,7 +282,8 @@ export interface ClassificationCounts {
  * of day d, in one statement: an instalment due before d and not fully paid is overdue; days past
  * due = d − the oldest such due date. A loan with none is active (正常); otherwise overdue, and
  * defaulted from `defaultAfterDaysOverdue` days (a defaulted loan stays defaulted until nothing is
- * overdue). Every change of classification or status is written to the history.
+ * overdue). Every change of classification or status is written to the history. With `loanId`,
+ * only that loan: after a repayment dated in a day already run, as of the last day run.
  */
 export async function classifyDay(
   trx: Trx,
@@ -262,15 +291,17 @@ export async function classifyDay(
   date: string,
   bands: ClassificationBands,
   now: Date,
+  loanId: string | null = null,
 ): Promise<ClassificationCounts> {
   const result = await trx.raw<{ rows: Record<keyof ClassificationCounts, string>[] }>(
     `WITH params AS (
        SELECT ?::uuid AS fund_id, ?::date AS d, ?::int AS default_after, ?::int AS special_mention_max,
-              ?::int AS substandard_max, ?::int AS doubtful_max, ?::timestamptz AS now
+              ?::int AS substandard_max, ?::int AS doubtful_max, ?::timestamptz AS now, ?::uuid AS only_loan_id
      ), serviced AS MATERIALIZED (
        SELECT l.id, l.fund_id, l.lender, l.status, l.classification, l.days_past_due, l.schedule_version
          FROM loans l CROSS JOIN params p
         WHERE l.fund_id = p.fund_id AND l.status IN ('active', 'overdue', 'defaulted') AND l.disbursed_on <= p.d
+          AND (p.only_loan_id IS NULL OR l.id = p.only_loan_id)
      ), oldest AS (
        SELECT i.loan_id, min(i.due_on) AS due_on
          FROM serviced l CROSS JOIN params p
@@ -339,6 +370,7 @@ export async function classifyDay(
       bands.substandardDaysMax,
       bands.doubtfulDaysMax,
       now,
+      loanId,
     ],
   );
   const row = result.rows[0];
@@ -376,4 +408,93 @@ export async function classificationHistory(db: Db, fundId: string, loanId: stri
     [fundId, loanId],
   );
   return result.rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a loan's days again
+
+/** What the job posted for a loan on one day (its accrual, and any rerun's difference). */
+export interface AccrualDayRow {
+  accrued_on: string;
+  interest_accrued_day: string;
+  penalty_accrued_day: string;
+}
+
+/** The last day the job has run for the loan, or null when it has not met it yet. */
+export async function accruedThrough(db: Db, fundId: string, loanId: string): Promise<string | null> {
+  const result = await db.raw<{ rows: { accrued_through: string }[] }>(
+    `SELECT to_char(accrued_through, 'YYYY-MM-DD') AS accrued_through
+       FROM loan_accrual_state WHERE fund_id = ? AND loan_id = ?`,
+    [fundId, loanId],
+  );
+  return result.rows[0]?.accrued_through ?? null;
+}
+
+/** The days from `from` on that the job has run for the loan, with what each posted. */
+export async function accrualDaysFrom(db: Db, fundId: string, loanId: string, from: string): Promise<AccrualDayRow[]> {
+  const result = await db.raw<{ rows: AccrualDayRow[] }>(
+    `SELECT to_char(accrued_on, 'YYYY-MM-DD') AS accrued_on, interest_accrued_day::text AS interest_accrued_day,
+            penalty_accrued_day::text AS penalty_accrued_day
+       FROM loan_accrual_days WHERE fund_id = ? AND loan_id = ? AND accrued_on >= ?::date
+      ORDER BY accrued_on`,
+    [fundId, loanId, from],
+  );
+  return result.rows;
+}
+
+/**
+ * Puts a loan's accrual back where the day before `from` left it, so that its days from `from` on
+ * can run again (on a caller's transaction holding the loan): the state becomes that day's row (or
+ * none, when the job had not met the loan yet), the later day rows go, and the interest due that
+ * later days wrote on instalments (periods that ended, or paused, from `from` on) is cleared for
+ * the rerun to write again. An instalment whose period was already paused the day before keeps
+ * what the pause wrote: a period resumed later starts from it.
+ */
+export async function rewindAccrual(
+  trx: Trx,
+  fundId: string,
+  loanId: string,
+  scheduleVersion: number,
+  from: string,
+): Promise<void> {
+  await trx.raw(
+    `WITH params AS (
+       SELECT ?::uuid AS fund_id, ?::uuid AS loan_id, ?::int AS schedule_version, ?::date AS d
+     ), before AS (
+       SELECT b.* FROM loan_accrual_days b CROSS JOIN params p
+        WHERE b.fund_id = p.fund_id AND b.loan_id = p.loan_id AND b.accrued_on < p.d
+        ORDER BY b.accrued_on DESC LIMIT 1
+     )
+     UPDATE loan_instalments i SET interest_accrued = NULL
+       FROM params p
+      WHERE i.fund_id = p.fund_id AND i.loan_id = p.loan_id AND i.schedule_version = p.schedule_version
+        AND i.due_on >= p.d AND i.interest_accrued IS NOT NULL
+        AND NOT (i.period_start < p.d AND EXISTS (
+              SELECT 1 FROM before b WHERE b.accrued_on = p.d - 1 AND b.interest_period_due_on IS NULL))`,
+    [fundId, loanId, scheduleVersion, from],
+  );
+  await trx.raw(
+    `WITH before AS (
+       SELECT * FROM loan_accrual_days
+        WHERE fund_id = ? AND loan_id = ? AND accrued_on < ?::date ORDER BY accrued_on DESC LIMIT 1
+     ), forgotten AS (
+       DELETE FROM loan_accrual_state st
+        WHERE st.fund_id = ? AND st.loan_id = ? AND NOT EXISTS (SELECT 1 FROM before)
+     )
+     UPDATE loan_accrual_state st
+        SET accrued_through = b.accrued_on, interest_period_due_on = b.interest_period_due_on,
+            interest_segment_start = b.interest_segment_start, interest_segment_balance = b.interest_segment_balance,
+            interest_segment_accrued = b.interest_segment_accrued, interest_period_accrued = b.interest_period_accrued,
+            penalty_segment_start = b.penalty_segment_start, penalty_segment_principal = b.penalty_segment_principal,
+            penalty_segment_accrued = b.penalty_segment_accrued, interest_accrued_day = b.interest_accrued_day,
+            penalty_accrued_day = b.penalty_accrued_day
+       FROM before b
+      WHERE st.fund_id = b.fund_id AND st.loan_id = b.loan_id`,
+    [fundId, loanId, from, fundId, loanId],
+  );
+  await trx.raw('DELETE FROM loan_accrual_days WHERE fund_id = ? AND loan_id = ? AND accrued_on >= ?::date', [
+    fundId,
+    loanId,
+    from,
+  ]);
 }

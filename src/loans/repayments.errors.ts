@@ -14,8 +14,11 @@ export const REPAYMENT_ERRORS = {
   received_on_in_future: { status: 422, title: 'The day received is in the future' },
   received_on_before_disbursement: { status: 422, title: 'The day received is before the disbursement' },
   received_on_before_last_repayment: { status: 422, title: 'The day received is before the latest repayment' },
+  received_on_before_last_reversal: { status: 422, title: 'The day received is before the latest reversal' },
+  received_on_before_extension: { status: 422, title: 'The day received is before the extended schedule' },
   reversed_on_in_future: { status: 422, title: 'The reversal date is in the future' },
   reversed_on_before_receipt: { status: 422, title: 'The reversal date is before the money was received' },
+  reversed_on_before_last_reversal: { status: 422, title: 'The reversal date is before the latest reversal' },
   as_of_in_future: { status: 422, title: 'The payoff date is in the future' },
   as_of_before_disbursement: { status: 422, title: 'The payoff date is before the disbursement' },
 } as const satisfies ErrorTable<string>;

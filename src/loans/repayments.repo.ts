@@ -279,8 +279,90 @@ export async function setLoanStatus(
   repaidOn: string | null,
   now: Date,
 ): Promise<void> {
+  // A repaid loan has nothing past due; the daily job recomputes it for a loan reopened.
+  const closing = status === 'repaid' ? { days_past_due: 0 } : {};
   const updated = await trx('loans')
     .where({ fund_id: fundId, id: loanId })
-    .update({ status, repaid_on: repaidOn, updated_at: now, version: trx.raw('version + 1') });
+    .update({ status, repaid_on: repaidOn, ...closing, updated_at: now, version: trx.raw('version + 1') });
   if (updated !== 1) throw new Error(`loan ${loanId} not updated`);
+}
+
+/** The latest date a repayment of the loan was reversed on, if any was. */
+export async function latestReversalDate(db: Db, fundId: string, loanId: string): Promise<string | null> {
+  const result = await db.raw<{ rows: { reversed_on: string | null }[] }>(
+    `SELECT to_char(max(reversed_on), 'YYYY-MM-DD') AS reversed_on
+       FROM repayments WHERE fund_id = ? AND loan_id = ? AND reversed_at IS NOT NULL`,
+    [fundId, loanId],
+  );
+  return result.rows[0]?.reversed_on ?? null;
+}
+
+/** The first day of a schedule version: the disbursement, or the day an extension's schedule starts. */
+export async function scheduleStart(db: Db, fundId: string, loanId: string, version: number): Promise<string> {
+  const result = await db.raw<{ rows: { start: string | null }[] }>(
+    `SELECT to_char(min(period_start), 'YYYY-MM-DD') AS start
+       FROM loan_instalments WHERE fund_id = ? AND loan_id = ? AND schedule_version = ?`,
+    [fundId, loanId, version],
+  );
+  const start = result.rows[0]?.start ?? null;
+  if (start === null) throw new Error(`loan ${loanId} has no instalments in schedule version ${version}`);
+  return start;
+}
+
+export interface AccrualAdjustmentRow {
+  id: string;
+  fund_id: string;
+  loan_id: string;
+  repayment_id: string;
+  cause: 'repayment' | 'reversal';
+  from_day: string;
+  through_day: string;
+  interest_difference: string;
+  penalty_difference: string;
+  entry_ids: string[];
+  created_at: Date;
+}
+
+const ADJUSTMENT_COLUMNS = `id, fund_id, loan_id, repayment_id, cause, to_char(from_day, 'YYYY-MM-DD') AS from_day,
+  to_char(through_day, 'YYYY-MM-DD') AS through_day, interest_difference::text AS interest_difference,
+  penalty_difference::text AS penalty_difference, entry_ids::text[] AS entry_ids, created_at`;
+
+export async function insertAccrualAdjustment(
+  trx: Trx,
+  row: Omit<AccrualAdjustmentRow, 'id'>,
+): Promise<AccrualAdjustmentRow> {
+  const result = await trx.raw<{ rows: AccrualAdjustmentRow[] }>(
+    `INSERT INTO loan_accrual_adjustments
+       (fund_id, loan_id, repayment_id, cause, from_day, through_day, interest_difference, penalty_difference,
+        entry_ids, created_at)
+     VALUES (?, ?, ?, ?, ?::date, ?::date, ?, ?, ?::uuid[], ?)
+     RETURNING ${ADJUSTMENT_COLUMNS}`,
+    [
+      row.fund_id,
+      row.loan_id,
+      row.repayment_id,
+      row.cause,
+      row.from_day,
+      row.through_day,
+      row.interest_difference,
+      row.penalty_difference,
+      row.entry_ids,
+      row.created_at,
+    ],
+  );
+  return result.rows[0]!;
+}
+
+export async function accrualAdjustmentsOf(
+  db: Db,
+  fundId: string,
+  repaymentIds: readonly string[],
+): Promise<AccrualAdjustmentRow[]> {
+  if (repaymentIds.length === 0) return [];
+  const result = await db.raw<{ rows: AccrualAdjustmentRow[] }>(
+    `SELECT ${ADJUSTMENT_COLUMNS} FROM loan_accrual_adjustments
+      WHERE fund_id = ? AND repayment_id = ANY(?::uuid[]) ORDER BY created_at, cause`,
+    [fundId, [...repaymentIds]],
+  );
+  return result.rows;
 }

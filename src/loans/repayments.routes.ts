@@ -32,6 +32,7 @@ function auditOf(outcome: RepaymentOutcome, action: string, request: Record<stri
       allocated: view.allocated,
       closedLoan: view.closedLoan,
       loanStatus: view.loanStatus,
+      accrualAdjustments: view.accrualAdjustments,
       entries: outcome.entries,
     },
   };

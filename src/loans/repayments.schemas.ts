@@ -106,6 +106,21 @@ export const repaymentView = z
         guaranteeEntryId: uuid.nullable(),
       })
       .nullable(),
+    accrualAdjustments: z
+      .array(
+        z.object({
+          cause: z.enum(['repayment', 'reversal']),
+          fromDay: isoDate,
+          throughDay: isoDate,
+          interest: amountOutput.meta({ description: 'Signed: negative when accrued interest was taken back.' }),
+          penaltyInterest: amountOutput.meta({ description: 'Signed, as `interest`.' }),
+          entryIds: z.array(uuid),
+        }),
+      )
+      .meta({
+        description:
+          'When the repayment (or its reversal) was dated in days the daily job had already run: those days of the loan were run again and each day’s difference was posted dated that day (kind `loan.accrual_adjustment`).',
+      }),
     loanStatus: z.enum(LOAN_STATES).meta({ description: 'The loan’s status now.' }),
   })
   .meta({ id: 'Repayment' });
@@ -116,10 +131,12 @@ export const payoffView = z
     asOf: isoDate,
     lender: z.enum(['pool', 'peer']),
     fee: amountOutput.meta({ description: 'Balance of 1204:<loan>.' }),
-    penaltyInterest: amountOutput.meta({ description: 'Balance of 1203:<loan>.' }),
+    penaltyInterest: amountOutput.meta({
+      description: 'Balance of 1203:<loan>, at the start of asOf as for interest.',
+    }),
     interest: amountOutput.meta({
       description:
-        'Pool loan: balance of 1202:<loan>, the interest accrued to date by the daily job. Peer loan: scheduled interest of the instalments due by asOf, unpaid.',
+        'Pool loan: balance of 1202:<loan> as of asOf less the daily job’s accrual for asOf itself: the interest owed at the start of the day (money received on asOf stops interest that day). Peer loan: scheduled interest of the instalments due by asOf, unpaid.',
     }),
     principal: amountOutput.meta({
       description: 'Balance of 1201:<loan> (peer loan: of the memo account 7101:<loan>).',

@@ -9,7 +9,8 @@ import type { Fund, FundService } from '../funds/funds.service';
 import type { LedgerService } from '../ledger/ledger.service';
 import type { EntryLineInput } from '../ledger/ledger.types';
 import { lockMember } from '../members/members.repo';
-import { formatAmount, Money, sumAmounts } from '../money/money';
+import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
+import * as jobRepo from './daily-job.repo';
 import * as servicing from './disbursements.repo';
 import * as loansRepo from './loans.repo';
 import {
@@ -26,6 +27,7 @@ import { repaymentError } from './repayments.errors';
 import * as repo from './repayments.repo';
 import type { PayoffView, RepaymentInput, RepaymentView, ReverseRepaymentInput } from './repayments.schemas';
 import { toRepaymentView } from './repayments.views';
+import * as reaccrual from './reaccrual';
 
 export interface RepaymentServiceDeps {
   ledger: LedgerService;
@@ -57,10 +59,11 @@ type Post = { fundId: string; actor: Actor; requestId: string };
  *   principal outstanding. Paying it stops interest at once — the job accrues on 1201, which is 0 —
  *   and closes the loan. A repayment above the payoff is refused whole (422
  *   `repayment_exceeds_payoff`, with the payoff and its parts), never partly applied.
- * - What is owed is what is posted when the repayment is recorded; `receivedOn` dates the entry.
- *   A repayment may not be dated before the latest standing repayment of the loan, so repayments
- *   are recorded in the order the money came and "the latest" is both the last recorded and the
- *   last received.
+ * - What is owed is what was owed at the start of the day received; `receivedOn` dates the entry.
+ *   A repayment may not be dated before the latest standing repayment of the loan, nor before the
+ *   latest reversal, so repayments are recorded in the order the money came and "the latest" is
+ *   both the last recorded and the last received. Dated in a day the daily job has already run,
+ *   the loan's days from then are run again (reaccrual.ts, ADR 0012), as for a reversal so dated.
  * - Pool loan: one entry Dr 1001 / Cr 1204, 1203, 1202, 1201:<loan> for the parts.
  * - Peer loan: the money goes to the lending member, outside the fund. The fund keeps no interest,
  *   penalty or fee accounts for it (the interest is the lender's, not fund income): its interest is
@@ -106,6 +109,8 @@ export class RepaymentService {
         { receivedOn: input.receivedOn, today },
       );
     }
+    // Before the loan's locks, as a day run takes it: the job and this repayment never interleave.
+    await jobRepo.lockFundJobShared(trx, fund.id);
     const loan = await this.lockLoan(trx, fund, loanId);
     assertRepayable(loan);
     if (input.receivedOn < loan.disbursed_on!) {
@@ -123,12 +128,20 @@ export class RepaymentService {
         { receivedOn: input.receivedOn, latestRepaymentId: latest.id, latestReceivedOn: latest.received_on },
       );
     }
+    await this.assertInDateOrder(trx, loan, input.receivedOn);
     const taken = await repo.findByReference(trx, fund.id, input.reference);
     if (taken) throw referenceTaken(input.reference, taken.id);
 
     const receivables = await repo.lockReceivables(trx, fund.id, loan.id);
+    // Dated in a day the job has already run: owed is what was owed at the start of that day.
+    const rewound = loan.lender === 'pool' ? await reaccrual.rewind(trx, loan, input.receivedOn) : null;
     const instalments = await this.instalmentsOf(trx, loan);
-    const owed = owedOn(loan, receivables, instalments, input.receivedOn);
+    const owed = owedOn(
+      loan,
+      rewound ? withoutRewound(receivables, rewound) : receivables,
+      instalments,
+      input.receivedOn,
+    );
     const payoff = payoffOf(owed);
     if (amount.gt(payoff)) {
       throw repaymentError(
@@ -196,7 +209,18 @@ export class RepaymentService {
       await loansRepo.setGuaranteeStatuses(trx, fund.id, loan.id, ['active'], 'released', now);
       status = 'repaid';
     }
-    return { view: toRepaymentView(row, allocations, releases.rows, status), entries };
+    const adjustments = rewound
+      ? [
+          await this.runAgain(trx, fund, loan, rewound, {
+            ...post,
+            repaymentId: id,
+            cause: 'repayment',
+            what: `repayment ${row.number} received on ${input.receivedOn}`,
+            entries,
+          }),
+        ]
+      : [];
+    return { view: toRepaymentView(row, allocations, releases.rows, adjustments, status), entries };
   }
 
   /** POST …/loans/{loanId}/repayments/{repaymentId}/reverse */
@@ -209,6 +233,7 @@ export class RepaymentService {
     input: ReverseRepaymentInput,
     requestId: string,
   ): Promise<RepaymentOutcome> {
+    await jobRepo.lockFundJobShared(trx, fund.id);
     const loan = await this.lockLoan(trx, fund, loanId);
     const repayment = await repo.lockRepayment(trx, fund.id, loan.id, repaymentId);
     if (!repayment)
@@ -253,6 +278,14 @@ export class RepaymentService {
         { reversedOn, receivedOn: repayment.received_on },
       );
     }
+    const lastReversal = await repo.latestReversalDate(trx, fund.id, loan.id);
+    if (lastReversal !== null && reversedOn < lastReversal) {
+      throw repaymentError(
+        'reversed_on_before_last_reversal',
+        `A repayment of this loan was reversed on ${lastReversal}; reversals are dated in the order they happen, so this one cannot be dated ${reversedOn}.`,
+        { reversedOn, latestReversedOn: lastReversal },
+      );
+    }
     await repo.lockReceivables(trx, fund.id, loan.id);
     const actor = actorOf(principal);
     const memo = `Reversal of repayment ${repayment.number} of loan #${loan.number} (bank reference ${repayment.reference}): ${input.reason}`;
@@ -294,8 +327,22 @@ export class RepaymentService {
     const entries: Record<string, string> = {};
     if (reversalEntry) entries.reversal = reversalEntry;
     if (guaranteeReversal) entries.guaranteeReversal = guaranteeReversal;
+    // Dated in a day the job has already run: the principal bears interest again from that day.
+    const rewound = loan.lender === 'pool' ? await reaccrual.rewind(trx, loan, reversedOn) : null;
+    if (rewound) {
+      await this.runAgain(trx, fund, loan, rewound, {
+        fundId: fund.id,
+        actor,
+        requestId,
+        repaymentId: repayment.id,
+        cause: 'reversal',
+        what: `reversal of repayment ${repayment.number} on ${reversedOn}`,
+        entries,
+      });
+    }
     const releases = await repo.releasesOf(trx, fund.id, [repayment.id]);
-    return { view: toRepaymentView(reversed, allocations, releases, status), entries };
+    const adjustments = await repo.accrualAdjustmentsOf(trx, fund.id, [repayment.id]);
+    return { view: toRepaymentView(reversed, allocations, releases, adjustments, status), entries };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -313,7 +360,8 @@ export class RepaymentService {
     const ids = rows.map((row) => row.id);
     const allocations = await repo.allocationsOf(db, fund.id, ids);
     const releases = await repo.releasesOf(db, fund.id, ids);
-    return rows.map((row) => toRepaymentView(row, allocations, releases, loan.status));
+    const adjustments = await repo.accrualAdjustmentsOf(db, fund.id, ids);
+    return rows.map((row) => toRepaymentView(row, allocations, releases, adjustments, loan.status));
   }
 
   /** What a repayment received on `asOf` (default today) would have to be to repay the loan in full. */
@@ -338,7 +386,13 @@ export class RepaymentService {
         disbursedOn: loan.disbursed_on,
       });
     }
+    // Money received on the day pays what was owed at its start: the day's own accrual is not yet owed.
     const receivables = await repo.receivablesAsOf(db, fund.id, loan.id, date);
+    const [day] = await jobRepo.accrualDaysFrom(db, fund.id, loan.id, date);
+    if (day?.accrued_on === date) {
+      receivables['1202'] = formatAmount(new Money(receivables['1202']).minus(day.interest_accrued_day));
+      receivables['1203'] = formatAmount(new Money(receivables['1203']).minus(day.penalty_accrued_day));
+    }
     const paid = await repo.interestPaidAsOf(db, fund.id, loan.id, date);
     const instalments = (await this.instalmentsOf(db, loan)).map((instalment) => ({
       ...instalment,
@@ -445,6 +499,80 @@ export class RepaymentService {
   // Loans
 
   /** The borrower's member row, then the loan's: the order every loan command takes them in. */
+  /**
+   * Money is recorded in the order it moved: not before a reversal already recorded (the paid
+   * columns no longer hold the reversed repayment, while the books held it until then), nor before
+   * the schedule an extension started (it was built from the balances on that day).
+   */
+  private async assertInDateOrder(trx: Trx, loan: servicing.ServicedLoanRow, receivedOn: string): Promise<void> {
+    const lastReversal = await repo.latestReversalDate(trx, loan.fund_id, loan.id);
+    if (lastReversal !== null && receivedOn < lastReversal) {
+      throw repaymentError(
+        'received_on_before_last_reversal',
+        `A repayment of this loan was reversed on ${lastReversal}; money received before that day cannot be recorded after it.`,
+        { receivedOn, latestReversedOn: lastReversal },
+      );
+    }
+    assert(loan.schedule_version !== null, `serviced loan ${loan.id} has no schedule`);
+    if (loan.schedule_version > 1) {
+      const start = await repo.scheduleStart(trx, loan.fund_id, loan.id, loan.schedule_version);
+      if (receivedOn < start) {
+        throw repaymentError(
+          'received_on_before_extension',
+          `The loan was extended: its schedule since ${start} was built from the balances on that day, so money received on ${receivedOn} cannot be recorded now. Book a correcting entry instead.`,
+          { receivedOn, scheduleStart: start, scheduleVersion: loan.schedule_version },
+        );
+      }
+    }
+  }
+
+  /** Runs the rewound days of the loan again, posts the differences and records what they were. */
+  private async runAgain(
+    trx: Trx,
+    fund: Fund,
+    loan: servicing.ServicedLoanRow,
+    rewound: reaccrual.Rewound,
+    post: Post & {
+      repaymentId: string;
+      cause: 'repayment' | 'reversal';
+      what: string;
+      entries: Record<string, string>;
+    },
+  ): Promise<repo.AccrualAdjustmentRow> {
+    const rerun = await reaccrual.rerun(trx, this.deps.ledger, loan, rewound, {
+      actor: post.actor,
+      requestId: post.requestId,
+      idempotencyKey: `repayment:${post.repaymentId}:${post.cause}:accrual`,
+      cause: post.what,
+    });
+    rerun.entryIds.forEach((entryId, index) => {
+      post.entries[`accrualAdjustment${index + 1}`] = entryId;
+    });
+    // The loan's standing as the job would have found it on the last day run. The history keeps
+    // what was decided on the days between, on what was known then; a change is dated that day.
+    const { policy } = await this.deps.funds.policyInForce(trx, fund, rerun.throughDay);
+    await jobRepo.classifyDay(
+      trx,
+      loan.fund_id,
+      rerun.throughDay,
+      { defaultAfterDaysOverdue: policy.defaultAfterDaysOverdue, ...policy.classification },
+      this.deps.clock.now(),
+      loan.id,
+    );
+    return repo.insertAccrualAdjustment(trx, {
+      fund_id: loan.fund_id,
+      loan_id: loan.id,
+      repayment_id: post.repaymentId,
+      cause: post.cause,
+      from_day: rerun.fromDay,
+      through_day: rerun.throughDay,
+      interest_difference: formatAmount(rerun.interest),
+      penalty_difference: formatAmount(rerun.penalty),
+      entry_ids: rerun.entryIds,
+      created_at: this.deps.clock.now(),
+    });
+  }
+
   private async lockLoan(trx: Trx, fund: Fund, loanId: string): Promise<servicing.ServicedLoanRow> {
     const found = await servicing.findServicedLoan(trx, fund.id, loanId);
     if (!found || !servicing.LOAN_STATES.includes(found.status)) {
@@ -547,4 +675,19 @@ function referenceTaken(reference: string, repaymentId: string | null) {
     `Bank reference ${JSON.stringify(reference)} is already recorded${repaymentId ? ` for repayment ${repaymentId}` : ''}; a transfer is recorded once.`,
     { reference, ...(repaymentId ? { repaymentId } : {}) },
   );
+}
+
+/** The receivables less what the job accrued from the rewound day on: owed at the start of that day. */
+function withoutRewound(receivables: Record<repo.ReceivableCode, string>, rewound: reaccrual.Rewound) {
+  const posted = [...rewound.posted.values()];
+  const interest = sumAmounts([ZERO, ...posted.map((day) => day.interest)]);
+  const penalty = sumAmounts([ZERO, ...posted.map((day) => day.penalty)]);
+  const figures = { ...receivables };
+  figures['1202'] = formatAmount(new Money(receivables['1202']).minus(interest));
+  figures['1203'] = formatAmount(new Money(receivables['1203']).minus(penalty));
+  assert(
+    !new Money(figures['1202']).isNegative() && !new Money(figures['1203']).isNegative(),
+    `loan ${rewound.loanId}: receivables below what the job accrued from ${rewound.fromDay}`,
+  );
+  return figures;
 }

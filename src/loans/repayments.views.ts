@@ -23,6 +23,7 @@ export function toRepaymentView(
   row: repo.RepaymentRow,
   allocations: readonly repo.AllocationRow[],
   releases: readonly repo.ReleaseRow[],
+  adjustments: readonly repo.AccrualAdjustmentRow[],
   loanStatus: LoanStatus,
 ): RepaymentView {
   const lines = linesOf(allocations.filter((allocation) => allocation.repayment_id === row.id));
@@ -71,6 +72,16 @@ export function toRepaymentView(
             entryId: row.reversal_entry_id,
             guaranteeEntryId: row.guarantee_reversal_entry_id,
           },
+    accrualAdjustments: adjustments
+      .filter((adjustment) => adjustment.repayment_id === row.id)
+      .map((adjustment) => ({
+        cause: adjustment.cause,
+        fromDay: adjustment.from_day,
+        throughDay: adjustment.through_day,
+        interest: fen(adjustment.interest_difference),
+        penaltyInterest: fen(adjustment.penalty_difference),
+        entryIds: adjustment.entry_ids,
+      })),
     loanStatus: loanStatus as RepaymentView['loanStatus'],
   };
 }

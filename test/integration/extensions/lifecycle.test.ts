@@ -180,7 +180,8 @@ test('when the committee approves the extension of an overdue loan, then the sch
     classification: 'substandard',
   });
 
-  // Paid in full: every receivable is back to zero and the loan closes.
+  // Paid in full the next morning: every receivable is back to zero and the loan closes.
+  today(w, '2026-08-21');
   const owed = sumAmounts(
     await Promise.all(
       ['1201', '1202', '1203', '1204'].map(
@@ -190,7 +191,7 @@ test('when the committee approves the extension of an overdue loan, then the sch
   );
   const paid = await repay(h, w.admin, w.fund.id, loanId, {
     amount: formatAmount(owed),
-    receivedOn: '2026-08-20',
+    receivedOn: '2026-08-21',
     reference: `EXT-PAYOFF-${loanId}`,
   });
   expect(paid.status).toBe(201);
@@ -207,7 +208,7 @@ test('when the committee approves the extension of an overdue loan, then the sch
   await expectFundConsistent(h, w.fund.id);
 });
 
-test('when a repayment recorded before an approved extension is to be reversed, then it is refused: the new schedule was built from the balances after it', async () => {
+test('when a repayment recorded before an approved extension is to be reversed, or one received before it is recorded late, then it is refused: the new schedule was built from the balances after it', async () => {
   const w = await extensionWorld(h);
   const loanId = await activeLoan(h, w, SMALL);
   today(w, '2026-07-15');
@@ -258,5 +259,15 @@ test('when a repayment recorded before an approved extension is to be reversed, 
 
   expectProblem(reversal, 409, 'repayment_before_extension');
   expect(reversal.body).toMatchObject({ repaymentScheduleVersion: 1, loanScheduleVersion: 2 });
+  expect(await snapshot(h, w.fund.id)).toEqual(before);
+
+  // Nor can money received before the new schedule starts (07-16) be recorded now.
+  const late = await repay(h, w.admin, w.fund.id, loanId, {
+    amount: '1000.00',
+    receivedOn: '2026-07-15',
+    reference: `EXT-LATE-${loanId}`,
+  });
+  expectProblem(late, 422, 'received_on_before_extension');
+  expect(late.body).toMatchObject({ receivedOn: '2026-07-15', scheduleStart: '2026-07-16', scheduleVersion: 2 });
   expect(await snapshot(h, w.fund.id)).toEqual(before);
 });
