@@ -1,4 +1,12 @@
-import { classificationFloor, observationEnd, peerInterestEarned } from '../../src/loans/extensions.service';
+import {
+  classificationFloor,
+  firstPeriodAccrual,
+  observationEnd,
+  peerInterestEarned,
+} from '../../src/loans/extensions.service';
+import type { AccrualStateRow } from '../../src/loans/extensions.repo';
+import { generateSchedule } from '../../src/loans/schedule';
+import { Money } from '../../src/money/money';
 import type { InstalmentRow } from '../../src/loans/disbursements.repo';
 
 function instalment(
@@ -86,5 +94,49 @@ describe('the interest a peer loan earned before an extension', () => {
       }),
     ];
     expect(peerInterestEarned(rows, '2026-07-25', '0.0435', 'ACT/365').toFixed(2)).toBe('0.00');
+  });
+});
+
+describe('the interest the job will accrue over the first period of an extended schedule', () => {
+  // 10,000.00 at 4.35 % ACT/365 from 07-20, one period to 08-20 (31 days): the schedule says
+  // 10,000 × 0.0435 × 31 / 365 = 36.9452… → 36.95.
+  const schedule = generateSchedule({
+    principal: '10000.00',
+    rateAnnual: '0.0435',
+    dayCount: 'ACT/365',
+    method: 'bullet',
+    startDate: '2026-07-20',
+    termDays: 31,
+  });
+  const principal = new Money('10000.00');
+  // The job's segment began 07-15 on the same balance, in a period due the same day, and accrued
+  // 10,000 × 0.0435 × 5 / 365 = 5.9589… → 5.96 through 07-19.
+  const running: AccrualStateRow = {
+    accrued_through: '2026-07-19',
+    interest_period_due_on: '2026-08-20',
+    interest_segment_start: '2026-07-15',
+    interest_segment_balance: '10000.00',
+    interest_segment_accrued: '5.96',
+  };
+  const accrual = (state: AccrualStateRow | undefined) =>
+    firstPeriodAccrual(schedule, principal, state, '2026-07-20', '0.0435', 'ACT/365').toFixed(2);
+
+  test('when the job has not met the loan, then it is the schedule’s figure', () => {
+    expect(schedule.instalments[0]!.interest.toFixed(2)).toBe('36.95');
+    expect(accrual(undefined)).toBe('36.95');
+  });
+
+  test('when the job’s segment continues into the period, then it is the segment’s rounded total less what it accrued', () => {
+    // 10,000 × 0.0435 × 36 / 365 = 42.9041… → 42.90; 42.90 − 5.96 = 36.94, a fen below the schedule.
+    expect(accrual(running)).toBe('36.94');
+  });
+
+  test.each([
+    ['the job did not run the day before', { accrued_through: '2026-07-18' }],
+    ['the segment is on another balance', { interest_segment_balance: '12000.00' }],
+    ['the period ends on another day', { interest_period_due_on: '2026-08-15' }],
+    ['the job accrued nothing that day', { interest_period_due_on: null, interest_segment_balance: null }],
+  ] as const)('when %s, then a new segment starts and it is the schedule’s figure', (_, change) => {
+    expect(accrual({ ...running, ...change })).toBe('36.95');
   });
 });
