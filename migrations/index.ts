@@ -9,6 +9,7 @@ import * as repayments from './20261125000200_repayments';
 import * as loanExtensions from './20261126000100_loan_extensions';
 import * as periodInterest from './20261126000200_period_interest';
 import * as accrualDays from './20261127000100_accrual_days';
+import * as guaranteeCircles from './20261127000200_guarantee_circles';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261126000100_loan_extensions', module: loanExtensions },
   { name: '20261126000200_period_interest', module: periodInterest },
   { name: '20261127000100_accrual_days', module: accrualDays },
+  { name: '20261127000200_guarantee_circles', module: guaranteeCircles },
 ];

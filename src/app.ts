@@ -40,6 +40,10 @@ import { membersRoutes } from './members/members.routes';
 import { MemberService } from './members/members.service';
 import { periodsRoutes } from './periods/periods.routes';
 import { PeriodService } from './periods/periods.service';
+import { guaranteeRoutes } from './guarantees/guarantees.routes';
+import { GuaranteeService } from './guarantees/guarantees.service';
+import { reportRoutes } from './reports/reports.routes';
+import { ReportService } from './reports/reports.service';
 
 export const API_PREFIX = '/api/v1';
 export const API_VERSION = '0.1.0';
@@ -57,6 +61,8 @@ export const ROUTES: readonly AnyRoute[] = [
   ...repaymentRoutes,
   ...extensionRoutes,
   ...dailyJobRoutes,
+  ...guaranteeRoutes,
+  ...reportRoutes,
   ...ledgerRoutes,
   ...auditRoutes,
 ];
@@ -100,6 +106,8 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     repayments: new RepaymentService(deps),
     dailyJob: new DailyJobService(deps),
     extensions,
+    guarantees: new GuaranteeService(deps),
+    reports: new ReportService(deps),
   };
 }
 

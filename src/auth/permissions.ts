@@ -65,6 +65,9 @@ export const PERMISSIONS = {
   'loan_extensions.read': ['admin', 'committee', 'member', 'auditor'],
   'loan_extensions.request': ['admin', 'member'],
   'loan_extensions.withdraw': ['admin', 'member'],
+  // Reports (loan book, portfolio at risk, exposure, guarantee network): member users see only
+  // their own rows; the services scope them.
+  'reports.read': ['admin', 'committee', 'member', 'auditor'],
   // The daily loan job (accrual, overdue, classification): run by administrators or the CLI.
   'jobs.run': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -428,6 +428,7 @@ export class CommitteeService {
       fund,
       loanId: loan.id,
       actor: actorOf(principal),
+      requestId: null,
       by: { route: 'committee', itemId: item.id },
       from: ['under_review'],
     });

@@ -64,6 +64,7 @@ export class FastTrack {
       fund,
       loanId: loan.id,
       actor: actorOf(principal),
+      requestId: null,
       by: { route: 'fast_track' },
       from: ['submitted'],
     });

@@ -78,6 +78,10 @@ const topFields = {
   guarantorCapacityPaidInMultiple: multiple(
     "A guarantor's guarantees may total at most this multiple of its paid-in capital.",
   ),
+  guaranteeCircleMode: z.enum(['refuse', 'flag']).meta({
+    description:
+      'A guarantee that closes a guarantee circle (互保圈: A guarantees B, B guarantees C, C guarantees A): `refuse` answers 422 `guarantee_circle` naming the cycle; `flag` lets it go ahead and records the cycle on the guarantee (ADR 0015).',
+  }),
   makerCheckerAmountMin: amount('Disbursements of at least this amount need a second administrator.'),
   approvalHoldDays: days('Pool cash reserved by an approval is released after this many days.', 366),
   defaultAfterDaysOverdue: days('A loan overdue this many days is in default.', 3650),
@@ -97,6 +101,8 @@ export const POLICY_DEFAULTS = {
   penaltyUpliftPct: '50',
   guaranteeCoveragePct: '100',
   guarantorCapacityPaidInMultiple: '2',
+  // Versions stored before the field existed read as 'refuse' (parsing fills the default).
+  guaranteeCircleMode: 'refuse',
   makerCheckerAmountMin: '100000.00',
   approvalHoldDays: 14,
   defaultAfterDaysOverdue: 90,

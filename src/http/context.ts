@@ -18,6 +18,8 @@ import type { LoanService } from '../loans/loans.service';
 import type { RepaymentService } from '../loans/repayments.service';
 import type { MemberService } from '../members/members.service';
 import type { PeriodService } from '../periods/periods.service';
+import type { GuaranteeService } from '../guarantees/guarantees.service';
+import type { ReportService } from '../reports/reports.service';
 
 export interface Services {
   ledger: LedgerService;
@@ -36,6 +38,8 @@ export interface Services {
   repayments: RepaymentService;
   dailyJob: DailyJobService;
   extensions: ExtensionService;
+  guarantees: GuaranteeService;
+  reports: ReportService;
 }
 
 /** What the whole app shares: built once in createApp. */

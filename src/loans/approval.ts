@@ -1,12 +1,14 @@
 import { assert } from '../assert';
+import type { AuditService } from '../audit/audit.service';
 import type { Actor } from '../auth/principal';
 import type { Clock } from '../clock';
 import { committeeError } from '../committee/committee.errors';
 import type { Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
+import { findCircles, flagCircles } from '../guarantees/circles';
 import type { LedgerService } from '../ledger/ledger.service';
 import { lockMember } from '../members/members.repo';
-import { assertEligible, checkEligibility, type EligibilityFailure } from './eligibility';
+import { assertEligible, checkEligibility, circleCandidatesOf, type EligibilityFailure } from './eligibility';
 import * as repo from './loans.repo';
 
 /**
@@ -28,6 +30,7 @@ import * as repo from './loans.repo';
 
 export interface ApprovalDeps {
   ledger: LedgerService;
+  audit: AuditService;
   funds: FundService;
   clock: Clock;
 }
@@ -38,6 +41,7 @@ export interface ApproveLoanInput {
   fund: Fund;
   loanId: string;
   actor: Actor;
+  requestId: string | null;
   by: ApprovalRoute;
   /** The states the loan may be approved from: under_review (committee), submitted (fast track). */
   from: readonly repo.LoanStatus[];
@@ -68,6 +72,15 @@ export async function tryApproveLoan(trx: Trx, deps: ApprovalDeps, input: Approv
   if (failures.length > 0) return { approved: false, loan, policyVersion: version, failures };
 
   const now = deps.clock.now();
+  if (policy.guaranteeCircleMode === 'flag') {
+    // Under 'refuse' a circle failed the rules above; under 'flag' it is recorded (ADR 0015).
+    const findings = await findCircles(trx, fund.id, await circleCandidatesOf(trx, fund.id, loan, 'approval'));
+    await flagCircles(
+      trx,
+      { audit: deps.audit, now },
+      { fundId: fund.id, actor: input.actor, requestId: input.requestId, stage: 'approval', findings },
+    );
+  }
   let holdId: string | null = null;
   if (poolCashAccountId !== null) {
     const { hold } = await deps.ledger.placeHold(trx, {

@@ -255,12 +255,16 @@ export async function accrueDay(
  * accrued once it ended (a prepayment lowers it below the schedule's figure). For a pool loan,
  * interest counts as unpaid only while the loan owes interest of ended periods at all
  * (`loan_interest_past_due`), so that a fen of rounding in how payments were labelled by
- * instalment never makes a loan overdue.
+ * instalment never makes a loan overdue. A report as of a past day passes its own as-of figure
+ * for that condition as `interestPastDue`.
  */
-export function instalmentOverdueSql(day: string): string {
+export function instalmentOverdueSql(
+  day: string,
+  interestPastDue = `loan_interest_past_due(l.fund_id, l.id, l.lender, ${day})`,
+): string {
   return `(i.due_on < ${day} AND (i.principal_paid < i.principal
       OR (i.interest_paid < coalesce(i.interest_accrued, i.interest)
-          AND loan_interest_past_due(l.fund_id, l.id, l.lender, ${day}))))`;
+          AND ${interestPastDue})))`;
 }
 
 export interface ClassificationBands {

@@ -7,8 +7,8 @@ import { dateIn, type Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { FundPolicy } from '../funds/policy';
+import { findCircles, flagCircles } from '../guarantees/circles';
 import type { LedgerService } from '../ledger/ledger.service';
-import { lockMember } from '../members/members.repo';
 import { formatAmount, Money, sumAmounts } from '../money/money';
 import { disbursementError } from './disbursements.errors';
 import * as repo from './disbursements.repo';
@@ -20,7 +20,7 @@ import type {
   ScheduleView,
 } from './disbursements.schemas';
 import { toDisbursementView, toLoanSummaryView, toLoanView, toScheduleView } from './disbursements.views';
-import { assertEligible, checkEligibility } from './eligibility';
+import { assertEligible, checkEligibility, circleCandidatesOf } from './eligibility';
 import * as loansRepo from './loans.repo';
 import type { LoanService } from './loans.service';
 import { generateSchedule, type Schedule } from './schedule';
@@ -54,9 +54,15 @@ export interface DisbursementOutcome {
  * Disbursement of approved loans and the reading of loans from approval on.
  *
  * Decisions written down here:
- * - Locks, in this order: the borrower's member row, the loan's row, then (pool loans) the pool
- *   cash balance row, and only then the eligibility rules read pool cash. The approval fixture
- *   follows the same order, so approvals and disbursements take pool cash one after the other.
+ * - Locks, in this order: the member rows of the borrower and of the guarantors about to become
+ *   active (all in id order, one statement), the loan's row, then (pool loans) the pool cash
+ *   balance row, and only then the eligibility rules read pool cash and the guarantors' capacity.
+ *   Approvals take the borrower's row, the loan's and pool cash in the same order, so approvals and
+ *   disbursements take pool cash one after the other; two activations for one guarantor — pool or
+ *   peer loans — check its capacity one after the other (ADR 0015). Member rows before the loan row
+ *   everywhere, and in id order among themselves, so mutual guarantors cannot deadlock.
+ * - Guarantee circles: under 'refuse' the eligibility rules fail on one; under 'flag' the cycle is
+ *   recorded on the guarantee as it becomes active (ADR 0015).
  * - The eligibility rules and the maker-checker threshold are those of the policy in force on the
  *   day the money moves (rules of the fund, not terms of the loan); the loan's TERMS — rate, day
  *   count, penalty uplift, service fee rate — are those of the policy version it was approved under.
@@ -131,7 +137,11 @@ export class DisbursementService {
       const stored = await repo.insertRequest(trx, request);
       return { view: toDisbursementView(stored, loan.status), executed: false, entries: {}, policyVersion: version };
     }
-    const { entries, loan: after } = await this.execute(trx, fund, loan, request, actorOf(principal), requestId);
+    const { entries, loan: after } = await this.execute(trx, fund, loan, request, {
+      actor: actorOf(principal),
+      requestId,
+      policy,
+    });
     const stored = await repo.insertRequest(trx, { ...request, status: 'executed', entry_id: entries.principal! });
     return { view: toDisbursementView(stored, after.status), executed: true, entries, policyVersion: version };
   }
@@ -170,8 +180,12 @@ export class DisbursementService {
       );
     }
     assertApproved(loan);
-    const { version } = await this.checkStillEligible(trx, fund, loan);
-    const { entries, loan: after } = await this.execute(trx, fund, loan, request, actorOf(principal), requestId);
+    const { version, policy } = await this.checkStillEligible(trx, fund, loan);
+    const { entries, loan: after } = await this.execute(trx, fund, loan, request, {
+      actor: actorOf(principal),
+      requestId,
+      policy,
+    });
     const executed = await repo.markExecuted(trx, fund.id, request.id, {
       entry_id: entries.principal!,
       confirmed_by: principal.userId,
@@ -222,16 +236,16 @@ export class DisbursementService {
    * Moves the money and fixes the loan: the principal entry (from the hold for a pool loan, in the
    * memo book for a peer loan), the service fee, the guarantees' activation with their memo
    * entries, the schedule, and the loan's disbursement columns. The caller holds the locks and has
-   * run the eligibility rules.
+   * run the eligibility rules under `policy`, the policy in force.
    */
   private async execute(
     trx: Trx,
     fund: Fund,
     loan: repo.ServicedLoanRow,
     request: repo.DisbursementRequestRow,
-    actor: Actor,
-    requestId: string,
+    by: { actor: Actor; requestId: string; policy: FundPolicy },
   ): Promise<{ entries: Record<string, string>; loan: repo.ServicedLoanRow }> {
+    const { actor, requestId } = by;
     const terms = await repo.policyOfVersion(trx, fund.id, loan.policy_version!);
     assert(terms, `loan ${loan.id} keeps policy version ${loan.policy_version}, which does not exist`);
     const schedule = generateSchedule({
@@ -280,6 +294,15 @@ export class DisbursementService {
         ],
       });
       entries.principal = entry.id;
+    }
+    if (by.policy.guaranteeCircleMode === 'flag') {
+      // Under 'refuse' the eligibility rules already failed on a circle.
+      const findings = await findCircles(trx, fund.id, await circleCandidatesOf(trx, fund.id, loan, 'disbursement'));
+      await flagCircles(
+        trx,
+        { audit: this.deps.audit, now: this.deps.clock.now() },
+        { fundId: fund.id, actor, requestId, stage: 'disbursement', findings },
+      );
     }
     const guarantees = await this.activateGuarantees(trx, loan, { ...post, idempotencyKey: key('guarantees') });
     if (guarantees) entries.guarantees = guarantees;
@@ -398,14 +421,31 @@ export class DisbursementService {
   // -------------------------------------------------------------------------------------------
   // Checks
 
-  /** The borrower's member row, then the loan's (the order submission and approval take them in). */
+  /**
+   * The member rows of the borrower and of the guarantors that activation would make active, in id
+   * order, then the loan's. Guarantees of a loan past its decision no longer change (edits and
+   * consents end at the decision), so the guarantors read before the loan's lock are those after.
+   */
   private async lockLoanAndBorrower(trx: Trx, fund: Fund, loanId: string): Promise<repo.ServicedLoanRow> {
     const found = await repo.findServicedLoan(trx, fund.id, loanId);
     if (!found) throw disbursementError('loan_not_found', `Loan ${loanId} does not exist in this fund.`);
-    assert(await lockMember(trx, fund.id, found.borrower_member_id), `borrower of loan ${loanId} vanished`);
+    const guarantors = await this.acceptedGuarantorsOf(trx, found);
+    const locked = await loansRepo.lockMembersInOrder(trx, fund.id, [found.borrower_member_id, ...guarantors]);
+    assert(locked.includes(found.borrower_member_id), `borrower of loan ${loanId} vanished`);
     const loan = await repo.lockServicedLoan(trx, fund.id, loanId);
     assert(loan, `loan ${loanId} vanished under its lock`);
+    const after = await this.acceptedGuarantorsOf(trx, loan);
+    assert(
+      after.every((id) => locked.includes(id)),
+      `guarantors of loan ${loanId} changed while its members were locked`,
+    );
     return loan;
+  }
+
+  private async acceptedGuarantorsOf(trx: Trx, loan: repo.ServicedLoanRow): Promise<string[]> {
+    return (await loansRepo.guaranteesOf(trx, loan.fund_id, [loan.id]))
+      .filter((g) => g.status === 'accepted')
+      .map((g) => g.guarantor_member_id);
   }
 
   private async lockApproved(trx: Trx, fund: Fund, loanId: string): Promise<repo.ServicedLoanRow> {

@@ -1,4 +1,5 @@
 import { assert } from '../assert';
+import { circleOf } from '../guarantees/guarantees.schemas';
 import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
 import type { Classification } from './daily-job.repo';
 import type * as repo from './disbursements.repo';
@@ -117,6 +118,7 @@ export function toLoanView(
       decidedBy: g.decided_by,
       decidedAt: isoOrNull(g.decided_at),
       declineReason: g.decline_reason,
+      ...circleOf(g),
     })),
     collateral: related.collateral.map((c) => ({
       id: c.id,

@@ -2,6 +2,7 @@ import Decimal from 'decimal.js';
 import type { Db } from '../db/knex';
 import type { Fund } from '../funds/funds.service';
 import type { FundPolicy } from '../funds/policy';
+import { findCircles, type CircleCandidate, type CircleView } from '../guarantees/circles';
 import { membersWithOverdueCalls } from '../members/members.repo';
 import { formatAmount, Money, roundHalfUp, ZERO } from '../money/money';
 import { loanError } from './loans.errors';
@@ -23,8 +24,15 @@ import { coverageOf } from './loans.views';
  *   Borrower standing, term, coverage and the guarantor rules apply to both kinds of loan.
  * - Pool exposure of a borrower = the amounts of its approved pool loans not yet disbursed + the
  *   principal receivable balances (1201:<loan>) of its pool loans; the loan checked is never in it.
- * - A guarantor's capacity counts its accepted and active guarantees on loans not closed, this
- *   loan's included; a guarantee still proposed is added as if accepted (what it would commit).
+ * - A guarantor's capacity (ADR 0015) counts what it stands behind on live loans: its active
+ *   guarantees at their outstanding amount (pledged less released, what 7001:<guarantor> holds),
+ *   plus this loan's guarantee (a proposed one as if accepted: what it would commit). At submission
+ *   and approval its accepted guarantees on OTHER loans not yet disbursed count too, as a forecast;
+ *   at disbursement they do not: a pledge binds from its own activation, and that activation checks
+ *   it, under the guarantor's member-row lock, in the transaction that makes it active.
+ * - Guarantee circles (ADR 0015): under `guaranteeCircleMode: 'refuse'` a standing guarantee of the
+ *   loan that closes a cycle of live guarantees fails rule `guarantee_circle`, with the cycle; under
+ *   `flag` the rules pass and the caller records the cycle on the guarantee.
  * - Limits that are a share or a multiple are rounded DOWN to the fen (rounding point E1): every
  *   figure compared against them has 2 decimals, so "≤ exact limit" and "≤ rounded-down limit" are
  *   the same test. The liquidity reserve is rounded half-up (R1), as exits compute it.
@@ -47,6 +55,7 @@ export type EligibilityRule =
   | 'guarantor_active'
   | 'guarantor_not_in_default'
   | 'guarantor_capacity'
+  | 'guarantee_circle'
   | 'pool_cash_available';
 
 export interface EligibilityFailure {
@@ -58,6 +67,8 @@ export interface EligibilityFailure {
   detail: string;
   memberId?: string;
   guaranteeId?: string;
+  /** Rule guarantee_circle: the cycle, members and loans in order. */
+  cycle?: CircleView;
 }
 
 export interface EligibilityInput {
@@ -88,6 +99,7 @@ export async function checkEligibility(db: Db, input: EligibilityInput): Promise
   if (loan.lender === 'peer') failures.push(...(await peerLenderRules(db, input)));
   else failures.push(...(await poolLimitRules(db, input)));
   failures.push(...(await coverageRules(db, input)));
+  if (input.policy.guaranteeCircleMode === 'refuse') failures.push(...(await circleRule(db, input)));
   if (loan.lender === 'pool') {
     const cash = await poolCashRule(db, input);
     if (cash) failures.push(cash);
@@ -107,6 +119,7 @@ export function assertEligible(failures: readonly EligibilityFailure[], stage: E
     actual: first.actual,
     ...(first.memberId === undefined ? {} : { memberId: first.memberId }),
     ...(first.guaranteeId === undefined ? {} : { guaranteeId: first.guaranteeId }),
+    ...(first.cycle === undefined ? {} : { cycle: first.cycle }),
     failures: failures.map((failure) => ({ ...failure })),
   });
 }
@@ -218,7 +231,7 @@ async function poolLimitRules(db: Db, { fund, loan, policy }: EligibilityInput):
   return failures;
 }
 
-async function coverageRules(db: Db, { fund, loan, policy }: EligibilityInput): Promise<EligibilityFailure[]> {
+async function coverageRules(db: Db, { fund, loan, policy, stage }: EligibilityInput): Promise<EligibilityFailure[]> {
   const failures: EligibilityFailure[] = [];
   // Sequential: `db` is often the caller's transaction, one connection, one query at a time.
   const guarantees = await repo.guaranteesOf(db, fund.id, [loan.id]);
@@ -263,7 +276,8 @@ async function coverageRules(db: Db, { fund, loan, policy }: EligibilityInput): 
         ...who,
       });
     }
-    const committed = new Money(g.committed).plus(g.guarantee_status === 'proposed' ? g.amount : 0);
+    const forecast = stage === 'disbursement' ? ZERO : new Money(g.accepted_other);
+    const committed = new Money(g.active_other).plus(forecast).plus(g.own_outstanding);
     const capacity = Money.max(floorFen(new Money(g.paid_in).times(policy.guarantorCapacityPaidInMultiple)), ZERO);
     if (committed.gt(capacity)) {
       failures.push({
@@ -276,6 +290,42 @@ async function coverageRules(db: Db, { fund, loan, policy }: EligibilityInput): 
     }
   }
   return failures;
+}
+
+/**
+ * The loan's standing guarantees as circle candidates (proposed ones as if accepted). At
+ * disbursement only the accepted ones: those become active, a proposal never consented binds nobody.
+ */
+export async function circleCandidatesOf(
+  db: Db,
+  fundId: string,
+  loan: repo.LoanRow,
+  stage?: EligibilityStage,
+): Promise<CircleCandidate[]> {
+  const standing: readonly repo.GuaranteeStatus[] =
+    stage === 'disbursement' ? ['accepted'] : ['proposed', 'accepted', 'active'];
+  const guarantees = await repo.guaranteesOf(db, fundId, [loan.id]);
+  return guarantees
+    .filter((g) => standing.includes(g.status))
+    .map((g) => ({
+      guaranteeId: g.id,
+      guarantorId: g.guarantor_member_id,
+      borrowerId: g.borrower_member_id,
+      loan: { id: loan.id, number: loan.number },
+    }));
+}
+
+async function circleRule(db: Db, { fund, loan, stage }: EligibilityInput): Promise<EligibilityFailure[]> {
+  const findings = await findCircles(db, fund.id, await circleCandidatesOf(db, fund.id, loan, stage));
+  return findings.map((finding) => ({
+    rule: 'guarantee_circle',
+    limit: 'no circle',
+    actual: finding.description,
+    detail: `The guarantee of member ${finding.candidate.guarantorId} closes a guarantee circle (互保圈): ${finding.description}; the fund's policy refuses guarantee circles.`,
+    memberId: finding.candidate.guarantorId,
+    guaranteeId: finding.candidate.guaranteeId,
+    cycle: finding.view,
+  }));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db, Trx } from '../db/knex';
+import { liveEdgesRelation, type StoredCircle } from '../guarantees/guarantees.repo';
 
 /**
  * SQL of loan applications: loans, their guarantees and collateral, and the figures the
@@ -96,6 +97,9 @@ export interface GuaranteeRow {
   decline_reason: string | null;
   created_at: Date;
   updated_at: Date;
+  /** The guarantee circle a check found it closes, under the policy's `flag` mode (ADR 0015). */
+  circle: StoredCircle | null;
+  circle_flagged_at: Date | null;
 }
 
 export type NewGuaranteeRow = Pick<
@@ -384,6 +388,20 @@ export async function poolExposure(
   return result.rows[0]!.total;
 }
 
+/**
+ * Locks member rows in id order, in one statement, until the transaction ends: the borrower and the
+ * guarantors of a loan being disbursed (ADR 0015). Returns the ids locked.
+ */
+export async function lockMembersInOrder(trx: Trx, fundId: string, memberIds: readonly string[]): Promise<string[]> {
+  const ids = [...new Set(memberIds)].sort();
+  if (ids.length === 0) return [];
+  const result = await trx.raw<{ rows: { id: string }[] }>(
+    `SELECT id FROM members WHERE fund_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`,
+    [fundId, ids],
+  );
+  return result.rows.map((row) => row.id);
+}
+
 export async function relatedGroupMembers(db: Db, fundId: string, relatedGroup: string): Promise<string[]> {
   const rows = (await db('members').where({ fund_id: fundId, related_group: relatedGroup }).select('id')) as {
     id: string;
@@ -396,24 +414,38 @@ export interface GuarantorFigures {
   guarantor_member_id: string;
   guarantee_status: GuaranteeStatus;
   amount: string;
+  /** What this guarantee commits: its amount, or once active the amount less what was released. */
+  own_outstanding: string;
   member_status: string;
   paid_in: string;
-  /** Σ its accepted or active guarantees on loans not closed, this loan's included. */
-  committed: string;
+  /** Σ outstanding of the guarantor's OTHER active guarantees on live loans (ADR 0015). */
+  active_other: string;
+  /** Σ amounts of the guarantor's OTHER accepted, not yet active, guarantees on live loans. */
+  accepted_other: string;
   defaulted_loans: number;
 }
 
 /**
  * Each guarantor of the loan whose guarantee stands (proposed, accepted or active), with its status,
- * paid-in capital, what it has committed as guarantor on open loans and its loans in default — in
- * one statement for all guarantors.
+ * paid-in capital, what it stands behind on other live loans (from the live guarantee graph, so
+ * every edge source counts towards capacity) and its loans in default — in one statement for all
+ * guarantors.
  */
 export async function guarantorFigures(db: Db, fundId: string, loanId: string): Promise<GuarantorFigures[]> {
+  const edges = liveEdgesRelation(fundId);
   const result = await db.raw<{ rows: GuarantorFigures[] }>(
-    `SELECT g.id AS guarantee_id, g.guarantor_member_id, g.status AS guarantee_status, g.amount::text AS amount,
+    `WITH e AS (${edges.sql})
+     SELECT g.id AS guarantee_id, g.guarantor_member_id, g.status AS guarantee_status, g.amount::text AS amount,
+            coalesce((SELECT e.outstanding FROM e WHERE e.kind = 'loan_guarantee' AND e.guarantee_id = g.id),
+                     g.amount::text) AS own_outstanding,
             m.status AS member_status,
             coalesce(p.balance, 0)::text AS paid_in,
-            coalesce(c.total, 0)::text AS committed,
+            coalesce((SELECT sum(e.outstanding::numeric) FROM e
+                       WHERE e.guarantor_member_id = g.guarantor_member_id AND e.guarantee_id <> g.id
+                         AND e.guarantee_status = 'active'), 0)::text AS active_other,
+            coalesce((SELECT sum(e.outstanding::numeric) FROM e
+                       WHERE e.guarantor_member_id = g.guarantor_member_id AND e.guarantee_id <> g.id
+                         AND e.guarantee_status = 'accepted'), 0)::text AS accepted_other,
             coalesce(d.n, 0)::int AS defaulted_loans
        FROM loan_guarantees g
        JOIN members m ON m.fund_id = g.fund_id AND m.id = g.guarantor_member_id
@@ -422,19 +454,12 @@ export async function guarantorFigures(db: Db, fundId: string, loanId: string): 
           WHERE a.fund_id = g.fund_id AND a.member_id = g.guarantor_member_id AND a.base_code = '3001'
        ) p ON true
        LEFT JOIN LATERAL (
-         SELECT sum(o.amount) AS total
-           FROM loan_guarantees o JOIN loans ol ON ol.fund_id = o.fund_id AND ol.id = o.loan_id
-          WHERE o.fund_id = g.fund_id AND o.guarantor_member_id = g.guarantor_member_id
-            AND o.status IN ('accepted', 'active')
-            AND ol.status NOT IN ('rejected', 'repaid', 'written_off', 'withdrawn', 'cancelled')
-       ) c ON true
-       LEFT JOIN LATERAL (
          SELECT count(*) AS n FROM loans dl
           WHERE dl.fund_id = g.fund_id AND dl.borrower_member_id = g.guarantor_member_id AND dl.status = 'defaulted'
        ) d ON true
       WHERE g.fund_id = ? AND g.loan_id = ? AND g.status IN ('proposed', 'accepted', 'active')
       ORDER BY g.created_at, g.id`,
-    [fundId, loanId],
+    [...edges.bindings, fundId, loanId],
   );
   return result.rows;
 }

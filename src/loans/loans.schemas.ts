@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { positiveAmountInput } from '../capital/capital.schemas';
 import { RATIFICATION_STATUSES } from '../committee/committee.schemas';
+import { circleFlagView } from '../guarantees/guarantees.schemas';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
 import { Money } from '../money/money';
@@ -214,6 +215,7 @@ export const guaranteeView = z
     decidedBy: uuid.nullable(),
     decidedAt: timestamp.nullable(),
     declineReason: z.string().nullable(),
+    circle: circleFlagView.optional(),
   })
   .meta({ id: 'LoanGuarantee' });
 

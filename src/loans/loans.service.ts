@@ -1,14 +1,22 @@
 import { assert } from '../assert';
 import type { AuditService } from '../audit/audit.service';
 import { memberScope } from '../auth/permissions';
-import type { Principal } from '../auth/principal';
+import { actorOf, type Principal } from '../auth/principal';
 import type { Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
+import type { FundPolicy } from '../funds/policy';
+import { circleRefusal, findCircles, flagCircles, type CircleStage } from '../guarantees/circles';
 import type { LedgerService } from '../ledger/ledger.service';
 import { lockMember } from '../members/members.repo';
 import { formatAmount, Money } from '../money/money';
-import { assertEligible, checkEligibility, type EligibilityFailure, type EligibilityStage } from './eligibility';
+import {
+  assertEligible,
+  checkEligibility,
+  circleCandidatesOf,
+  type EligibilityFailure,
+  type EligibilityStage,
+} from './eligibility';
 import { loanError } from './loans.errors';
 import * as repo from './loans.repo';
 import type {
@@ -101,6 +109,7 @@ export class LoanService {
       input.guarantors.map((g) => newGuarantee(loan, g, now)),
     );
     await repo.replaceCollateral(trx, fund.id, loan.id, collateralRows(loan, input.collateral));
+    await this.checkCircles(trx, fund, principal, loan, 'proposal');
     return this.view(trx, fund, loan);
   }
 
@@ -150,7 +159,10 @@ export class LoanService {
       (input.termDays !== undefined && input.termDays !== loan.term_days) ||
       (input.repaymentMethod !== undefined && input.repaymentMethod !== loan.repayment_method) ||
       lenderChanged;
-    if (input.guarantors) await this.replaceGuarantees(trx, loan, current, input.guarantors, now);
+    if (input.guarantors) {
+      await this.replaceGuarantees(trx, loan, current, input.guarantors, now);
+      await this.checkCircles(trx, fund, principal, loan, 'proposal');
+    }
     const reopened = termsChanged ? await repo.reopenAcceptedGuarantees(trx, fund.id, loan.id, now) : 0;
     if (input.collateral) {
       await repo.replaceCollateral(trx, fund.id, loan.id, collateralRows(loan, input.collateral));
@@ -235,6 +247,9 @@ export class LoanService {
       today: this.deps.funds.today(fund),
     });
     assertEligible(failures, 'submission');
+    // Under 'refuse' a circle failed the rules above; under 'flag' it is recorded now.
+    if (policy.guaranteeCircleMode === 'flag')
+      await this.checkCircles(trx, fund, principal, loan, 'submission', policy);
     const now = this.deps.clock.now();
     const updated = await repo.updateLoan(trx, fund.id, loan.id, { status: 'submitted', submitted_at: now }, now);
     return { view: await this.view(trx, fund, updated), policyVersion: version };
@@ -313,6 +328,9 @@ export class LoanService {
       decline_reason: input.decision === 'decline' ? (input.reason ?? null) : null,
       updated_at: now,
     });
+    if (decided.status === 'accepted') {
+      await this.checkCircles(trx, fund, principal, loan, 'consent', undefined, decided.id);
+    }
     const updated = await repo.updateLoan(trx, fund.id, loan.id, {}, now);
     return { view: await this.view(trx, fund, updated), guarantee: decided };
   }
@@ -383,6 +401,35 @@ export class LoanService {
   async eligibility(db: Db, fund: Fund, loan: repo.LoanRow, stage: EligibilityStage): Promise<EligibilityFailure[]> {
     const { policy } = await this.deps.funds.policyInForce(db, fund);
     return checkEligibility(db, { fund, loan, stage, policy, today: this.deps.funds.today(fund) });
+  }
+
+  /**
+   * The guarantee-circle check of the loan's standing guarantees (or of one of them) against the
+   * live graph (ADR 0015): under the policy's 'refuse' mode the first circle found is a 422
+   * guarantee_circle and the transaction rolls back; under 'flag' every circle found is recorded
+   * on its guarantee, with an audit row of its own.
+   */
+  private async checkCircles(
+    trx: Trx,
+    fund: Fund,
+    principal: Principal,
+    loan: repo.LoanRow,
+    stage: CircleStage,
+    inForce?: FundPolicy,
+    guaranteeId?: string,
+  ): Promise<void> {
+    const policy = inForce ?? (await this.deps.funds.policyInForce(trx, fund)).policy;
+    const candidates = (await circleCandidatesOf(trx, fund.id, loan)).filter(
+      (candidate) => guaranteeId === undefined || candidate.guaranteeId === guaranteeId,
+    );
+    const findings = await findCircles(trx, fund.id, candidates);
+    if (findings.length === 0) return;
+    if (policy.guaranteeCircleMode === 'refuse') throw circleRefusal(findings[0]!, stage);
+    await flagCircles(
+      trx,
+      { audit: this.deps.audit, now: this.deps.clock.now() },
+      { fundId: fund.id, actor: actorOf(principal), requestId: null, stage, findings },
+    );
   }
 
   /** Coverage is shown against the policy in force today. */

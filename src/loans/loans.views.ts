@@ -1,5 +1,6 @@
 import Decimal from 'decimal.js';
 import { assert } from '../assert';
+import { circleOf } from '../guarantees/guarantees.schemas';
 import { formatAmount, Money, sumAmounts } from '../money/money';
 import type { ApprovalColumns } from './approval';
 import type { CollateralRow, GuaranteeRow, LoanRow } from './loans.repo';
@@ -122,6 +123,7 @@ export function toApplicationView(
       decidedBy: g.decided_by,
       decidedAt: isoOrNull(g.decided_at),
       declineReason: g.decline_reason,
+      ...circleOf(g),
     })),
     collateral: collateral.map((c) => ({
       id: c.id,

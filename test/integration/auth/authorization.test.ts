@@ -65,6 +65,10 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'get /funds/{fundId}/loans': ALL,
   'get /funds/{fundId}/loans/{loanId}': ALL,
   'get /funds/{fundId}/loans/{loanId}/schedule': ALL,
+  'get /funds/{fundId}/loans/{loanId}/classification-history': ALL,
+  'get /funds/{fundId}/reports/loan-book': ALL,
+  'get /funds/{fundId}/reports/portfolio-at-risk': ALL,
+  'get /funds/{fundId}/reports/guarantee-network': ALL,
 
   'put /funds/{fundId}/committee/rotation': ADMIN,
   'get /funds/{fundId}/committee/rotation': OVERSIGHT,
@@ -444,6 +448,30 @@ const CALLS: Record<string, Call> = {
     prepare: async (w) => ({ loanId: await worldLoanOf(w) }),
     send: (user, w, prepared) =>
       h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/schedule`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/loans/{loanId}/classification-history': {
+    // A disbursed loan of the world's member, so its member user may read it (no history yet: 200, empty).
+    prepare: async (w) => ({ loanId: await worldDisbursedLoanOf(w) }),
+    send: (user, w, prepared) =>
+      h.http.get(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/classification-history`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  // No asOf: today in the fund's time zone, never before the world fund was established.
+  'get /funds/{fundId}/reports/loan-book': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/reports/loan-book`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/reports/portfolio-at-risk': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/reports/portfolio-at-risk`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/reports/guarantee-network': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/reports/guarantee-network`)).set(user.auth),
     success: 200,
     writes: false,
   },

@@ -1,0 +1,121 @@
+import type { Db, Trx } from '../db/knex';
+import type { EdgeKind } from './graph';
+
+/**
+ * SQL of the guarantee graph. Every function takes the connection or transaction first.
+ *
+ * The live graph is loaded in ONE statement: the UNION ALL of every edge source below, each
+ * returning the same columns. A source is a SELECT with one binding, the fund id. Guarantees of
+ * bank loans and shares of joint guarantee groups become new entries of EDGE_SOURCES, nothing else.
+ */
+
+// knex treats every "?" in raw SQL as a binding: the SQL below contains no other "?".
+
+export interface EdgeRow {
+  kind: EdgeKind;
+  guarantor_member_id: string;
+  borrower_member_id: string;
+  loan_id: string;
+  loan_number: number;
+  lender: string;
+  guarantee_id: string;
+  guarantee_status: string;
+  /** What the guarantor still stands behind on this edge, 2 decimals. */
+  outstanding: string;
+  circle_flagged: boolean;
+}
+
+/** Loan states in which guarantees no longer bind: the loan was never made or is paid back. */
+export const CLOSED_LOAN_STATES = ['rejected', 'repaid', 'withdrawn', 'cancelled'] as const;
+
+interface EdgeSource {
+  kind: EdgeKind;
+  /** A SELECT of the EdgeRow columns for the fund bound to its one "?". */
+  sql: string;
+}
+
+/**
+ * Guarantees of pool and peer loans. Accepted ones count at the pledged amount; active ones at the
+ * amount less what standing repayments released (rule R-release in repayments.service.ts): the
+ * same figure the memo account 7001:<guarantor> holds for them. A written-off loan stays in the
+ * graph: a write-off does not release its guarantors.
+ */
+const LOAN_GUARANTEES: EdgeSource = {
+  kind: 'loan_guarantee',
+  sql: `
+    SELECT 'loan_guarantee'::text AS kind, g.guarantor_member_id, g.borrower_member_id, g.loan_id,
+           l.number AS loan_number, l.lender, g.id AS guarantee_id, g.status AS guarantee_status,
+           (g.amount - CASE WHEN g.status = 'active' THEN coalesce(r.released, 0) ELSE 0 END)::numeric(20, 2)::text
+             AS outstanding,
+           (g.circle IS NOT NULL) AS circle_flagged
+      FROM loan_guarantees g
+      JOIN loans l ON l.fund_id = g.fund_id AND l.id = g.loan_id
+      LEFT JOIN LATERAL (
+        SELECT sum(x.amount) AS released
+          FROM repayment_guarantee_releases x
+          JOIN repayments p ON p.fund_id = x.fund_id AND p.id = x.repayment_id
+         WHERE x.fund_id = g.fund_id AND x.guarantee_id = g.id AND p.reversed_at IS NULL
+      ) r ON g.status = 'active'
+     WHERE g.fund_id = ? AND g.status IN ('accepted', 'active')
+       AND l.status NOT IN (${CLOSED_LOAN_STATES.map((state) => `'${state}'`).join(', ')})`,
+};
+
+export const EDGE_SOURCES: readonly EdgeSource[] = [LOAN_GUARANTEES];
+
+/**
+ * Every live edge of a fund as one relation, for other statements to build on (a guarantor's
+ * capacity sums its edges): the SQL and its bindings.
+ */
+export function liveEdgesRelation(fundId: string): { sql: string; bindings: string[] } {
+  return {
+    sql: EDGE_SOURCES.map((source) => `(${source.sql})`).join(' UNION ALL '),
+    bindings: EDGE_SOURCES.map(() => fundId),
+  };
+}
+
+/** Every live edge of the fund with an amount still outstanding, in one statement. */
+export async function liveEdges(db: Db, fundId: string): Promise<EdgeRow[]> {
+  const edges = liveEdgesRelation(fundId);
+  const result = await db.raw<{ rows: EdgeRow[] }>(
+    `SELECT * FROM (${edges.sql}) e WHERE e.outstanding::numeric > 0
+      ORDER BY e.guarantor_member_id, e.borrower_member_id, e.loan_number, e.guarantee_id`,
+    edges.bindings,
+  );
+  return result.rows;
+}
+
+export interface MemberNode {
+  id: string;
+  name: string;
+  related_group: string | null;
+}
+
+export async function membersByIds(db: Db, fundId: string, memberIds: readonly string[]): Promise<MemberNode[]> {
+  if (memberIds.length === 0) return [];
+  return (await db('members')
+    .where({ fund_id: fundId })
+    .whereIn('id', [...new Set(memberIds)])
+    .orderBy('id')
+    .select('id', 'name', 'related_group')) as MemberNode[];
+}
+
+/** The cycle found for a guarantee, as stored on it (migration 20261127000200). */
+export interface StoredCircle {
+  members: { id: string; name: string }[];
+  steps: { guarantorId: string; borrowerId: string; loans: { id: string; number: number }[] }[];
+  /** The stage of the check that found it. */
+  foundAt: string;
+}
+
+export async function recordCircle(
+  trx: Trx,
+  fundId: string,
+  guaranteeId: string,
+  circle: StoredCircle,
+  now: Date,
+): Promise<void> {
+  const updated = await trx('loan_guarantees')
+    .where({ fund_id: fundId, id: guaranteeId })
+    .update({ circle: JSON.stringify(circle), circle_flagged_at: now });
+  if (updated !== 1) throw new Error(`guarantee ${guaranteeId} to flag does not exist`);
+}

@@ -1,0 +1,118 @@
+import { amountCell, toCsv, type CsvCell } from '../capital/statement.csv';
+import type { LoanBookView, PortfolioAtRiskView } from './reports.schemas';
+
+/**
+ * The reports as CSV, with the member statement's rules (src/capital/statement.csv.ts): UTF-8 with
+ * a byte-order mark, CRLF, RFC 4180 quoting, text guarded against formula injection, amounts as
+ * plain 2-decimal numbers. Every row repeats the fund and the date, so files from several days can
+ * be stacked in a spreadsheet.
+ */
+
+export const LOAN_BOOK_CSV_HEADER = [
+  '基金 Fund',
+  '报告日 As of',
+  '借款ID Loan id',
+  '借款编号 Loan number',
+  '借款人ID Borrower id',
+  '借款人 Borrower',
+  '出借方 Lender',
+  '出借会员ID Lending member id',
+  '出借会员 Lending member',
+  '放款日 Disbursed on',
+  '到期日 Maturity',
+  '金额 Amount',
+  '未偿本金 Principal outstanding',
+  '应收利息 Interest receivable',
+  '应收罚息 Penalty receivable',
+  '逾期天数 Days past due',
+  '五级分类 Classification',
+  '状态 Status',
+  '展期 Restructured',
+  '担保笔数 Guarantees',
+  '担保金额 Guaranteed',
+  '连带责任担保笔数 Joint and several',
+  '连带责任担保金额 Joint and several amount',
+  '一般保证笔数 General',
+  '一般保证金额 General amount',
+  '抵质押物件数 Collateral items',
+  '抵质押估值 Collateral valuation',
+  '抵质押计入 Collateral counted',
+  '覆盖率 Coverage ratio',
+] as const;
+
+/** One row per loan of the book, under a header row. */
+export function loanBookCsv(book: LoanBookView): string {
+  const rows: CsvCell[][] = [
+    [...LOAN_BOOK_CSV_HEADER],
+    ...book.loans.map((loan): CsvCell[] => [
+      book.fundId,
+      book.asOf,
+      loan.loanId,
+      String(loan.number),
+      loan.borrower.memberId,
+      loan.borrower.name,
+      loan.lender.type,
+      loan.lender.memberId,
+      loan.lender.name,
+      loan.disbursedOn,
+      loan.maturityDate,
+      amountCell(loan.amount),
+      amountCell(loan.principalOutstanding),
+      amountCell(loan.interestReceivable),
+      loan.penaltyReceivable === null ? null : amountCell(loan.penaltyReceivable),
+      String(loan.daysPastDue),
+      loan.classification,
+      loan.status,
+      loan.restructured ? 'true' : 'false',
+      String(loan.guarantees.count),
+      amountCell(loan.guarantees.total),
+      String(loan.guarantees.byType.joint_and_several.count),
+      amountCell(loan.guarantees.byType.joint_and_several.total),
+      String(loan.guarantees.byType.general.count),
+      amountCell(loan.guarantees.byType.general.total),
+      String(loan.collateral.count),
+      amountCell(loan.collateral.valuation),
+      amountCell(loan.collateral.counted),
+      loan.coverageRatio,
+    ]),
+  ];
+  return toCsv(rows);
+}
+
+export const PAR_CSV_HEADER = [
+  '基金 Fund',
+  '报告日 As of',
+  '出借方 Lender',
+  '逾期天数超过 Days past due above',
+  '风险本金 Principal at risk',
+  '风险笔数 Loans at risk',
+  '组合本金 Portfolio principal',
+  '组合笔数 Portfolio loans',
+  '比率 Ratio',
+] as const;
+
+/** One row per lender (all, pool, peer) and threshold (1, 30, 90), under a header row. */
+export function portfolioAtRiskCsv(report: PortfolioAtRiskView): string {
+  const rows: CsvCell[][] = [
+    [...PAR_CSV_HEADER],
+    ...report.portfolios.flatMap((portfolio) =>
+      portfolio.thresholds.map((threshold): CsvCell[] => [
+        report.fundId,
+        report.asOf,
+        portfolio.lender,
+        String(threshold.days),
+        amountCell(threshold.atRiskPrincipal),
+        String(threshold.atRiskLoans),
+        amountCell(portfolio.principalOutstanding),
+        String(portfolio.loans),
+        threshold.ratio,
+      ]),
+    ),
+  ];
+  return toCsv(rows);
+}
+
+/** `attachment` with an ASCII filename naming the report, the fund and the day. */
+export function reportContentDisposition(report: 'loan-book' | 'portfolio-at-risk', fundId: string, asOf: string) {
+  return `attachment; filename="${report}-${fundId}-${asOf}.csv"`;
+}

@@ -1,0 +1,205 @@
+import type { Db } from '../db/knex';
+import { instalmentOverdueSql, type Classification } from '../loans/daily-job.repo';
+import { INTEREST_ACCRUAL_KIND } from '../loans/daily-job.service';
+import { ACCRUAL_ADJUSTMENT_KIND } from '../loans/reaccrual';
+
+/**
+ * SQL of the delinquency reports (docs/adr/0014-delinquency-reports.md). One statement reads every
+ * loan of the book as of a day: balances through the ledger's as-of function, the schedule in force
+ * that day, what repayments had paid by then and the oldest instalment overdue. It reads only.
+ */
+
+// knex treats every "?" in raw SQL as a binding: the SQL below contains no other "?".
+
+export interface LoanBookRow {
+  id: string;
+  number: number;
+  borrower_member_id: string;
+  borrower_name: string;
+  lender: 'pool' | 'peer';
+  peer_lender_member_id: string | null;
+  peer_lender_name: string | null;
+  amount: string;
+  disbursed_on: string;
+  maturity_date: string;
+  restructured: boolean;
+  classification_floor: Classification | null;
+  principal: string;
+  /** Pool: balance of 1202:<loan>; peer: scheduled interest due and unpaid (the lender's). */
+  interest: string;
+  /** Pool: balance of 1203:<loan>; peer: null (no penalty interest is computed for peer loans). */
+  penalty: string | null;
+  days_past_due: number;
+  /** The status the daily job last recorded on or before the day, if it recorded any. */
+  last_recorded_status: string | null;
+}
+
+/**
+ * The overdue rule of the daily job (instalmentOverdueSql) applied as of `p.d` with paid amounts
+ * as of `p.d`: the columns `principal_paid`, `interest_paid` and `interest_accrued` of `i` are those
+ * of the `inst` CTE below, and whether the loan owes interest of ended periods is this statement's
+ * as-of figure `q.owes`, so the rule is the job's text, not a copy.
+ */
+const OVERDUE_AS_OF = instalmentOverdueSql('p.d', 'q.owes');
+
+/**
+ * Every pool and peer loan disbursed on or before `asOf` with principal outstanding at the end of
+ * that day, for one fund; `visibleTo`, when given, keeps only the loans the member borrows, lends
+ * or guarantees (the loan list's visibility rule). At most `limit` rows, by loan number.
+ *
+ * As of the day:
+ *  - principal: 1201:<loan> (pool) or the memo account 7101:<loan> (peer), interest 1202 and penalty
+ *    1203, by loan_debit_balance_as_of (ADR 0003: the last posting whose watermark is on or before
+ *    the day, plus back-dated postings after it);
+ *  - schedule: the version in force that day, i.e. before any extension effective after it;
+ *  - paid: the allocations of repayments received on or before the day and not reversed on or
+ *    before it (a reversal dated later did not undo them yet);
+ *  - interest due of an ended period: what the job wrote when it ended, else the schedule's; for a
+ *    pool loan unpaid interest counts only while it owes interest of ended periods at all: the
+ *    balance of 1202 exceeds what the period running on the day has accrued by then (the job's
+ *    accrual postings dated in that period, with any differences of days run again);
+ *  - a peer loan's interest: the scheduled interest of instalments due on or before the day, less
+ *    what was paid (repayments.allocation.ts peerInterestDue).
+ */
+export async function loanBook(
+  db: Db,
+  fundId: string,
+  asOf: string,
+  visibleTo: string | null,
+  limit: number,
+): Promise<LoanBookRow[]> {
+  const result = await db.raw<{ rows: LoanBookRow[] }>(
+    `WITH params AS (
+       SELECT ?::uuid AS fund_id, ?::date AS d, ?::uuid AS visible_to
+     ), book AS MATERIALIZED (
+       SELECT l.id, l.fund_id, l.number, l.borrower_member_id, l.lender, l.peer_lender_member_id, l.amount,
+              l.disbursed_on, l.schedule_version AS current_version, l.maturity_date AS current_maturity
+         FROM loans l CROSS JOIN params p
+        WHERE l.fund_id = p.fund_id AND l.lender IN ('pool', 'peer')
+          AND l.disbursed_on IS NOT NULL AND l.disbursed_on <= p.d
+          AND (p.visible_to IS NULL OR l.borrower_member_id = p.visible_to OR l.peer_lender_member_id = p.visible_to
+               OR EXISTS (SELECT 1 FROM loan_guarantees g
+                           WHERE g.fund_id = l.fund_id AND g.loan_id = l.id AND g.guarantor_member_id = p.visible_to))
+     ), balances AS MATERIALIZED (
+       SELECT b.*,
+              coalesce(loan_debit_balance_as_of(ap.id, p.d), 0) AS principal,
+              ai.id AS interest_account_id,
+              coalesce(loan_debit_balance_as_of(ai.id, p.d), 0) AS interest_booked,
+              coalesce(loan_debit_balance_as_of(an.id, p.d), 0) AS penalty_booked
+         FROM book b CROSS JOIN params p
+         LEFT JOIN accounts ap
+           ON ap.fund_id = p.fund_id
+          AND ap.code = CASE b.lender WHEN 'pool' THEN '1201:' ELSE '7101:' END || b.id::text
+         LEFT JOIN accounts ai ON ai.fund_id = p.fund_id AND ai.code = '1202:' || b.id::text
+         LEFT JOIN accounts an ON an.fund_id = p.fund_id AND an.code = '1203:' || b.id::text
+     ), outstanding AS MATERIALIZED (
+       SELECT o.*,
+              coalesce(later.schedule_version_before, o.current_version) AS schedule_version,
+              coalesce(later.maturity_date_before, o.current_maturity) AS maturity_date,
+              EXISTS (SELECT 1 FROM loan_extensions e
+                       WHERE e.fund_id = o.fund_id AND e.loan_id = o.id AND e.status = 'approved'
+                         AND e.effective_on <= p.d) AS restructured,
+              (SELECT e.classification_floor FROM loan_extensions e
+                WHERE e.fund_id = o.fund_id AND e.loan_id = o.id AND e.status = 'approved'
+                  AND e.effective_on <= p.d AND e.observation_ends_on >= p.d
+                ORDER BY e.number DESC LIMIT 1) AS classification_floor
+         FROM balances o CROSS JOIN params p
+         LEFT JOIN LATERAL (
+           SELECT e.schedule_version_before, e.maturity_date_before
+             FROM loan_extensions e
+            WHERE e.fund_id = o.fund_id AND e.loan_id = o.id AND e.status = 'approved' AND e.effective_on > p.d
+            ORDER BY e.number
+            LIMIT 1
+         ) later ON true
+        WHERE o.principal > 0
+        ORDER BY o.number
+        LIMIT ?
+     ), paid AS (
+       SELECT r.loan_id, a.schedule_version, a.instalment_number,
+              coalesce(sum(a.amount) FILTER (WHERE a.component = 'principal'), 0) AS principal_paid,
+              coalesce(sum(a.amount) FILTER (WHERE a.component = 'interest'), 0) AS interest_paid
+         FROM outstanding o CROSS JOIN params p
+         JOIN repayments r ON r.fund_id = p.fund_id AND r.loan_id = o.id
+         JOIN repayment_allocations a ON a.fund_id = r.fund_id AND a.repayment_id = r.id
+        WHERE r.received_on <= p.d AND (r.reversed_on IS NULL OR r.reversed_on > p.d)
+          AND a.instalment_number IS NOT NULL
+        GROUP BY r.loan_id, a.schedule_version, a.instalment_number
+     ), inst AS MATERIALIZED (
+       SELECT o.id AS loan_id, i.number, i.period_start, i.due_on, i.principal, i.interest, i.interest_accrued,
+              coalesce(pd.principal_paid, 0) AS principal_paid, coalesce(pd.interest_paid, 0) AS interest_paid
+         FROM outstanding o CROSS JOIN params p
+         JOIN loan_instalments i
+           ON i.fund_id = p.fund_id AND i.loan_id = o.id AND i.schedule_version = o.schedule_version
+         LEFT JOIN paid pd
+           ON pd.loan_id = o.id AND pd.schedule_version = i.schedule_version AND pd.instalment_number = i.number
+     ), running AS (
+       -- The job's accruals and the differences posted when a loan's days were run again.
+       SELECT o.id AS loan_id, sum(CASE WHEN po.side = 'debit' THEN po.amount ELSE -po.amount END) AS accrued
+         FROM outstanding o CROSS JOIN params p
+         JOIN inst i ON i.loan_id = o.id AND i.period_start <= p.d AND p.d < i.due_on
+         JOIN postings po
+           ON po.account_id = o.interest_account_id AND po.effective_date BETWEEN i.period_start AND p.d
+         JOIN journal_entries e
+           ON e.fund_id = po.fund_id AND e.id = po.entry_id AND e.kind = ANY(?::text[])
+        WHERE o.lender = 'pool'
+        GROUP BY o.id
+     ), interest_past_due AS (
+       SELECT o.id AS loan_id, o.lender = 'peer' OR o.interest_booked > coalesce(r.accrued, 0) AS owes
+         FROM outstanding o LEFT JOIN running r ON r.loan_id = o.id
+     ), oldest AS (
+       SELECT i.loan_id, min(i.due_on) AS due_on
+         FROM inst i CROSS JOIN params p
+         JOIN interest_past_due q ON q.loan_id = i.loan_id
+        WHERE ${OVERDUE_AS_OF}
+        GROUP BY i.loan_id
+     ), peer_interest AS (
+       SELECT i.loan_id, sum(i.interest - i.interest_paid) AS due
+         FROM inst i CROSS JOIN params p
+         JOIN outstanding o ON o.id = i.loan_id AND o.lender = 'peer'
+        WHERE i.due_on <= p.d
+        GROUP BY i.loan_id
+     ), recorded AS (
+       SELECT DISTINCT ON (h.loan_id) h.loan_id, h.to_status
+         FROM outstanding o CROSS JOIN params p
+         JOIN loan_classification_history h ON h.fund_id = p.fund_id AND h.loan_id = o.id AND h.changed_on <= p.d
+        ORDER BY h.loan_id, h.changed_on DESC, h.id DESC
+     )
+     SELECT o.id, o.number, o.borrower_member_id, mb.name AS borrower_name, o.lender, o.peer_lender_member_id,
+            ml.name AS peer_lender_name, o.amount::text AS amount,
+            to_char(o.disbursed_on, 'YYYY-MM-DD') AS disbursed_on,
+            to_char(o.maturity_date, 'YYYY-MM-DD') AS maturity_date,
+            o.restructured, o.classification_floor, o.principal::text AS principal,
+            CASE o.lender WHEN 'pool' THEN o.interest_booked ELSE coalesce(pi.due, 0) END::text AS interest,
+            CASE o.lender WHEN 'pool' THEN o.penalty_booked::text END AS penalty,
+            coalesce(p.d - od.due_on, 0)::int AS days_past_due,
+            rc.to_status AS last_recorded_status
+       FROM outstanding o CROSS JOIN params p
+       JOIN members mb ON mb.fund_id = o.fund_id AND mb.id = o.borrower_member_id
+       LEFT JOIN members ml ON ml.fund_id = o.fund_id AND ml.id = o.peer_lender_member_id
+       LEFT JOIN oldest od ON od.loan_id = o.id
+       LEFT JOIN peer_interest pi ON pi.loan_id = o.id
+       LEFT JOIN recorded rc ON rc.loan_id = o.id
+      ORDER BY o.number`,
+    [fundId, asOf, visibleTo, limit, [INTEREST_ACCRUAL_KIND, ACCRUAL_ADJUSTMENT_KIND]],
+  );
+  return result.rows;
+}
+
+export interface ExtensionRow {
+  effective_on: string;
+  observation_ends_on: string;
+  classification_floor: Classification;
+}
+
+/** The approved extensions of a loan: what the reasons of its classification history need. */
+export async function approvedExtensions(db: Db, fundId: string, loanId: string): Promise<ExtensionRow[]> {
+  const result = await db.raw<{ rows: ExtensionRow[] }>(
+    `SELECT to_char(effective_on, 'YYYY-MM-DD') AS effective_on,
+            to_char(observation_ends_on, 'YYYY-MM-DD') AS observation_ends_on, classification_floor
+       FROM loan_extensions
+      WHERE fund_id = ? AND loan_id = ? AND status = 'approved'
+      ORDER BY number`,
+    [fundId, loanId],
+  );
+  return result.rows;
+}

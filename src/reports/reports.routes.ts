@@ -1,0 +1,105 @@
+import { CSV_MEDIA_TYPE, prefersCsv } from '../capital/statement.csv';
+import type { Reply } from '../http/command';
+import { fundOf } from '../http/context';
+import { defineRoute, ok, type AnyRoute } from '../http/route';
+import { fundIdParams } from '../http/schemas';
+import { loanBookCsv, portfolioAtRiskCsv, reportContentDisposition } from './reports.csv';
+import {
+  classificationHistoryView,
+  historyParams,
+  historyQuery,
+  loanBookView,
+  portfolioAtRiskView,
+  reportQuery,
+} from './reports.schemas';
+
+const TAG = 'Reports';
+
+const AS_OF_RULES =
+  '`asOf` defaults to today in the fund’s time zone; a day after today is 422 `as_of_in_future`, a day before the fund was established 422 `as_of_before_fund`. Answers JSON, or CSV with `Accept: text/csv` (Vary: Accept).';
+
+export const reportRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/funds/{fundId}/reports/loan-book',
+    operationId: 'getLoanBook',
+    summary: 'The loan book as of a day: every loan outstanding, its arrears, tier, guarantees and collateral',
+    description: `Every pool and peer loan disbursed on or before asOf with principal outstanding at the end of that day, by loan number, with totals per tier (five-tier classification as of asOf) and over the book. Days past due, tier and status are computed as of asOf from the schedule in force then and the repayments received by then, so a day the daily job has not run yet is reported too; interest and penalty receivable are the balances booked as of asOf. Member users see only the loans their enterprise borrows, lends or guarantees, and the totals are over those. At most 20,000 loans (422 \`loan_book_too_large\`). ${AS_OF_RULES} CSV: one row per loan.`,
+    tag: TAG,
+    permission: 'reports.read',
+    params: fundIdParams,
+    query: reportQuery,
+    problems: [422],
+    response: { status: 200, description: 'The loan book', schema: loanBookView },
+    handler: async ({ query, ctx }): Promise<Reply> => {
+      const fund = fundOf(ctx);
+      const book = await ctx.app.services.reports.loanBook(ctx.app.db, fund, ctx.principal, query.asOf);
+      // The same URL answers in two formats: caches must key on Accept.
+      if (!prefersCsv(ctx.headers.accept)) return { status: 200, body: book, headers: { Vary: 'Accept' } };
+      return {
+        status: 200,
+        body: loanBookCsv(book),
+        contentType: CSV_MEDIA_TYPE,
+        headers: { Vary: 'Accept', 'Content-Disposition': reportContentDisposition('loan-book', fund.id, book.asOf) },
+      };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/funds/{fundId}/reports/portfolio-at-risk',
+    operationId: 'getPortfolioAtRisk',
+    summary: 'Portfolio at risk (PAR1, PAR30, PAR90) as of a day, overall and per lender',
+    description: `PAR N = the whole outstanding principal of the loans with any instalment more than N days late on asOf (days past due > N), over the outstanding principal of the portfolio on asOf — not the arrears rate. For N = 1, 30, 90: the principal and number of loans at risk and the ratio (ROUND_HALF_UP to 4 decimals); an empty portfolio gives "0.0000". For the whole portfolio, pool loans and peer loans. Member users get the PAR of the loans their enterprise borrows. ${AS_OF_RULES} CSV: one row per lender and N.`,
+    tag: TAG,
+    permission: 'reports.read',
+    params: fundIdParams,
+    query: reportQuery,
+    problems: [422],
+    response: { status: 200, description: 'Portfolio at risk', schema: portfolioAtRiskView },
+    handler: async ({ query, ctx }): Promise<Reply> => {
+      const fund = fundOf(ctx);
+      const report = await ctx.app.services.reports.portfolioAtRisk(ctx.app.db, fund, ctx.principal, query.asOf);
+      if (!prefersCsv(ctx.headers.accept)) return { status: 200, body: report, headers: { Vary: 'Accept' } };
+      return {
+        status: 200,
+        body: portfolioAtRiskCsv(report),
+        contentType: CSV_MEDIA_TYPE,
+        headers: {
+          Vary: 'Accept',
+          'Content-Disposition': reportContentDisposition('portfolio-at-risk', fund.id, report.asOf),
+        },
+      };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/funds/{fundId}/loans/{loanId}/classification-history',
+    operationId: 'getLoanClassificationHistory',
+    summary: 'When a loan moved between tiers or statuses, and why',
+    description:
+      'Every change the daily job recorded (and the restructuring an extension applied), oldest first: the day, the tiers and statuses from and to, the days past due and the reason. Visible to whoever may see the loan (GET …/loans/{loanId}); any other loan is 404 `loan_not_found`.',
+    tag: TAG,
+    permission: 'loans.read',
+    params: historyParams,
+    query: historyQuery,
+    problems: [404],
+    response: {
+      status: 200,
+      description: 'A page of the loan’s classification history',
+      schema: classificationHistoryView,
+    },
+    handler: async ({ params, query, ctx }) => {
+      const fund = fundOf(ctx);
+      // The loan view's own visibility rule: a loan the caller may not see is "not found".
+      const loan = await ctx.app.services.disbursements.get(ctx.app.db, fund, ctx.principal, params.loanId);
+      return ok(
+        await ctx.app.services.reports.classificationHistory(ctx.app.db, fund, loan, {
+          limit: query.limit,
+          cursor: query.cursor,
+        }),
+      );
+    },
+  }),
+];
