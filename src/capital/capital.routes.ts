@@ -23,7 +23,7 @@ import {
   statementView,
 } from './capital.schemas';
 import type { ContributionView } from './capital.views';
-import { CSV_MEDIA_TYPE, prefersCsv, statementContentDisposition, statementCsv } from './statement.csv';
+import { jsonOrCsv, statementContentDisposition, statementCsv } from './statement.csv';
 
 const TAG = 'Capital';
 
@@ -274,14 +274,10 @@ export const capitalRoutes: AnyRoute[] = [
       const { capital } = ctx.app.services;
       const member = await capital.visibleMember(ctx.app.db, fund.id, params.memberId, memberScope(ctx.principal));
       const statement = await capital.statement(ctx.app.db, fund, member, query);
-      // The same URL answers in two formats: caches must key on Accept.
-      if (!prefersCsv(ctx.headers.accept)) return { status: 200, body: statement, headers: { Vary: 'Accept' } };
-      return {
-        status: 200,
-        body: statementCsv(statement),
-        contentType: CSV_MEDIA_TYPE,
-        headers: { Vary: 'Accept', 'Content-Disposition': statementContentDisposition(statement) },
-      };
+      return jsonOrCsv(ctx.headers.accept, statement, (view) => ({
+        text: statementCsv(view),
+        contentDisposition: statementContentDisposition(view),
+      }));
     },
   }),
 ];

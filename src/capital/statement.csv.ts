@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { assert } from '../assert';
 import type { statementView } from './capital.schemas';
+import type { Reply } from '../http/command';
 
 /**
  * A member statement as CSV, for Excel as our members use it:
@@ -147,4 +148,23 @@ export function prefersCsv(accept: string | undefined): boolean {
   if (csv === undefined || csv.weight <= 0) return false;
   const json = ranges.find((range) => range.type === 'application/json');
   return json === undefined || csv.weight > json.weight || (csv.weight === json.weight && csv.index < json.index);
+}
+
+/**
+ * The reply of a URL that answers in two formats: JSON, or CSV when the client prefers it
+ * (`prefersCsv`). Both vary on Accept, so caches key on it; the CSV comes as a download.
+ */
+export function jsonOrCsv<T>(
+  accept: string | undefined,
+  view: T,
+  csv: (view: T) => { text: string; contentDisposition: string },
+): Reply {
+  if (!prefersCsv(accept)) return { status: 200, body: view, headers: { Vary: 'Accept' } };
+  const { text, contentDisposition } = csv(view);
+  return {
+    status: 200,
+    body: text,
+    contentType: CSV_MEDIA_TYPE,
+    headers: { Vary: 'Accept', 'Content-Disposition': contentDisposition },
+  };
 }

@@ -1,4 +1,4 @@
-import { CSV_MEDIA_TYPE, prefersCsv } from '../capital/statement.csv';
+import { jsonOrCsv } from '../capital/statement.csv';
 import { fundOf } from '../http/context';
 import type { Reply } from '../http/command';
 import { defineRoute, type AnyRoute } from '../http/route';
@@ -23,14 +23,10 @@ export const guaranteeRoutes: AnyRoute[] = [
     handler: async ({ ctx }): Promise<Reply> => {
       const fund = fundOf(ctx);
       const network = await ctx.app.services.guarantees.network(ctx.app.db, fund, ctx.principal);
-      // The same URL answers in two formats: caches must key on Accept.
-      if (!prefersCsv(ctx.headers.accept)) return { status: 200, body: network, headers: { Vary: 'Accept' } };
-      return {
-        status: 200,
-        body: networkCsv(network),
-        contentType: CSV_MEDIA_TYPE,
-        headers: { Vary: 'Accept', 'Content-Disposition': networkContentDisposition(network) },
-      };
+      return jsonOrCsv(ctx.headers.accept, network, (view) => ({
+        text: networkCsv(view),
+        contentDisposition: networkContentDisposition(view),
+      }));
     },
   }),
 ];

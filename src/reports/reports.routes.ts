@@ -1,4 +1,4 @@
-import { CSV_MEDIA_TYPE, prefersCsv } from '../capital/statement.csv';
+import { jsonOrCsv } from '../capital/statement.csv';
 import type { Reply } from '../http/command';
 import { fundOf } from '../http/context';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
@@ -34,14 +34,10 @@ export const reportRoutes: AnyRoute[] = [
     handler: async ({ query, ctx }): Promise<Reply> => {
       const fund = fundOf(ctx);
       const book = await ctx.app.services.reports.loanBook(ctx.app.db, fund, ctx.principal, query.asOf);
-      // The same URL answers in two formats: caches must key on Accept.
-      if (!prefersCsv(ctx.headers.accept)) return { status: 200, body: book, headers: { Vary: 'Accept' } };
-      return {
-        status: 200,
-        body: loanBookCsv(book),
-        contentType: CSV_MEDIA_TYPE,
-        headers: { Vary: 'Accept', 'Content-Disposition': reportContentDisposition('loan-book', fund.id, book.asOf) },
-      };
+      return jsonOrCsv(ctx.headers.accept, book, (view) => ({
+        text: loanBookCsv(view),
+        contentDisposition: reportContentDisposition('loan-book', fund.id, view.asOf),
+      }));
     },
   }),
 
@@ -60,16 +56,10 @@ export const reportRoutes: AnyRoute[] = [
     handler: async ({ query, ctx }): Promise<Reply> => {
       const fund = fundOf(ctx);
       const report = await ctx.app.services.reports.portfolioAtRisk(ctx.app.db, fund, ctx.principal, query.asOf);
-      if (!prefersCsv(ctx.headers.accept)) return { status: 200, body: report, headers: { Vary: 'Accept' } };
-      return {
-        status: 200,
-        body: portfolioAtRiskCsv(report),
-        contentType: CSV_MEDIA_TYPE,
-        headers: {
-          Vary: 'Accept',
-          'Content-Disposition': reportContentDisposition('portfolio-at-risk', fund.id, report.asOf),
-        },
-      };
+      return jsonOrCsv(ctx.headers.accept, report, (view) => ({
+        text: portfolioAtRiskCsv(view),
+        contentDisposition: reportContentDisposition('portfolio-at-risk', fund.id, view.asOf),
+      }));
     },
   }),
 
