@@ -9,7 +9,7 @@ import type { Fund, FundService } from '../funds/funds.service';
 import type { LedgerService } from '../ledger/ledger.service';
 import type { EntryLineInput } from '../ledger/ledger.types';
 import { lockMember } from '../members/members.repo';
-import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
+import { formatAmount, Money, sumAmounts } from '../money/money';
 import * as jobRepo from './daily-job.repo';
 import * as servicing from './disbursements.repo';
 import * as loansRepo from './loans.repo';
@@ -132,16 +132,13 @@ export class RepaymentService {
     const taken = await repo.findByReference(trx, fund.id, input.reference);
     if (taken) throw referenceTaken(input.reference, taken.id);
 
-    const receivables = await repo.lockReceivables(trx, fund.id, loan.id);
-    // Dated in a day the job has already run: owed is what was owed at the start of that day.
+    await repo.lockReceivables(trx, fund.id, loan.id);
+    // Owed at the start of the day received, read before a rewind forgets the job's days from it.
+    const receivables = await receivablesAtStartOf(trx, loan, input.receivedOn);
+    // Dated in a day the job has already run: those days run again once the money is booked.
     const rewound = loan.lender === 'pool' ? await reaccrual.rewind(trx, loan, input.receivedOn) : null;
     const instalments = await this.instalmentsOf(trx, loan);
-    const owed = owedOn(
-      loan,
-      rewound ? withoutRewound(receivables, rewound) : receivables,
-      instalments,
-      input.receivedOn,
-    );
+    const owed = owedOn(loan, receivables, instalments, input.receivedOn);
     const payoff = payoffOf(owed);
     if (amount.gt(payoff)) {
       throw repaymentError(
@@ -386,13 +383,7 @@ export class RepaymentService {
         disbursedOn: loan.disbursed_on,
       });
     }
-    // Money received on the day pays what was owed at its start: the day's own accrual is not yet owed.
-    const receivables = await repo.receivablesAsOf(db, fund.id, loan.id, date);
-    const [day] = await jobRepo.accrualDaysFrom(db, fund.id, loan.id, date);
-    if (day?.accrued_on === date) {
-      receivables['1202'] = formatAmount(new Money(receivables['1202']).minus(day.interest_accrued_day));
-      receivables['1203'] = formatAmount(new Money(receivables['1203']).minus(day.penalty_accrued_day));
-    }
+    const receivables = await receivablesAtStartOf(db, loan, date);
     const paid = await repo.interestPaidAsOf(db, fund.id, loan.id, date);
     const instalments = (await this.instalmentsOf(db, loan)).map((instalment) => ({
       ...instalment,
@@ -677,17 +668,21 @@ function referenceTaken(reference: string, repaymentId: string | null) {
   );
 }
 
-/** The receivables less what the job accrued from the rewound day on: owed at the start of that day. */
-function withoutRewound(receivables: Record<repo.ReceivableCode, string>, rewound: reaccrual.Rewound) {
-  const posted = [...rewound.posted.values()];
-  const interest = sumAmounts([ZERO, ...posted.map((day) => day.interest)]);
-  const penalty = sumAmounts([ZERO, ...posted.map((day) => day.penalty)]);
-  const figures = { ...receivables };
-  figures['1202'] = formatAmount(new Money(receivables['1202']).minus(interest));
-  figures['1203'] = formatAmount(new Money(receivables['1203']).minus(penalty));
-  assert(
-    !new Money(figures['1202']).isNegative() && !new Money(figures['1203']).isNegative(),
-    `loan ${rewound.loanId}: receivables below what the job accrued from ${rewound.fromDay}`,
-  );
-  return figures;
+/**
+ * The loan's receivables as of the start of `day`: everything dated on or before it except the
+ * daily job's accrual for the day itself (and any rerun's difference for it). Money received on a
+ * day pays what was owed at its start, whether the job has run the day yet or not.
+ */
+async function receivablesAtStartOf(
+  db: Db,
+  loan: servicing.ServicedLoanRow,
+  day: string,
+): Promise<Record<repo.ReceivableCode, string>> {
+  const receivables = await repo.receivablesAsOf(db, loan.fund_id, loan.id, day);
+  const [accrued] = await jobRepo.accrualDaysFrom(db, loan.fund_id, loan.id, day);
+  if (accrued?.accrued_on === day) {
+    receivables['1202'] = formatAmount(new Money(receivables['1202']).minus(accrued.interest_accrued_day));
+    receivables['1203'] = formatAmount(new Money(receivables['1203']).minus(accrued.penalty_accrued_day));
+  }
+  return receivables;
 }
