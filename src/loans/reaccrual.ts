@@ -75,6 +75,7 @@ export async function rerun(
   rewound: Rewound,
   post: { actor: Actor; requestId: string; idempotencyKey: string; cause: string },
 ): Promise<Rerun> {
+  const accounts = await adjustmentAccounts(trx, ledger, loan);
   const entryIds: string[] = [];
   const interestDiffs: Money[] = [ZERO];
   const penaltyDiffs: Money[] = [ZERO];
@@ -87,8 +88,8 @@ export async function rerun(
     penaltyDiffs.push(penalty);
     if (interest.isZero() && penalty.isZero()) continue;
     const lines = [
-      ...(await differenceLines(trx, ledger, loan, '1202', '4001', interest)),
-      ...(await differenceLines(trx, ledger, loan, '1203', '4003', penalty)),
+      ...(await differenceLines(accounts, '1202', '4001', interest)),
+      ...(await differenceLines(accounts, '1203', '4003', penalty)),
     ];
     const { entry } = await ledger.postEntry(trx, {
       fundId: loan.fund_id,
@@ -114,24 +115,41 @@ export async function rerun(
   };
 }
 
-async function differenceLines(
+type AccountIdOf = (code: '1202' | '1203' | '4001' | '4003') => Promise<string>;
+
+/**
+ * The accounts a rerun posts to, resolved once: the fund's income accounts at once, the loan's
+ * receivables the first time a difference needs them (a penalty account may not exist yet).
+ */
+async function adjustmentAccounts(
   trx: Trx,
   ledger: LedgerService,
   loan: { fund_id: string; id: string },
+): Promise<AccountIdOf> {
+  const ids = await repo.fundAccountIds(trx, loan.fund_id, ['4001', '4003']);
+  return async (code) => {
+    let id = ids.get(code);
+    if (id === undefined) {
+      assert(code === '1202' || code === '1203', `fund ${loan.fund_id} has no account ${code}`);
+      id = (await ledger.ensureSubAccount(trx, loan.fund_id, code, { loanId: loan.id })).id;
+      ids.set(code, id);
+    }
+    return id;
+  };
+}
+
+async function differenceLines(
+  accountIdOf: AccountIdOf,
   receivableCode: '1202' | '1203',
   incomeCode: '4001' | '4003',
   difference: Money,
 ): Promise<EntryLineInput[]> {
   if (difference.isZero()) return [];
-  const receivable = await ledger.ensureSubAccount(trx, loan.fund_id, receivableCode, { loanId: loan.id });
-  const income = await repo.fundAccountIds(trx, loan.fund_id, [incomeCode]);
-  const incomeId = income.get(incomeCode);
-  assert(incomeId, `fund ${loan.fund_id} has no account ${incomeCode}`);
   const amount = formatAmount(difference.abs());
   const owedMore = difference.gt(0);
   return [
-    { accountId: receivable.id, side: owedMore ? 'debit' : 'credit', amount },
-    { accountId: incomeId, side: owedMore ? 'credit' : 'debit', amount },
+    { accountId: await accountIdOf(receivableCode), side: owedMore ? 'debit' : 'credit', amount },
+    { accountId: await accountIdOf(incomeCode), side: owedMore ? 'credit' : 'debit', amount },
   ];
 }
 
