@@ -1,3 +1,4 @@
+import { addDays } from '../../../src/clock';
 import { startHarness, type Harness } from '../../helpers/harness';
 import { snapshot } from '../../helpers/invariants';
 import { formatAmount, Money, roundHalfUp } from '../../../src/money/money';
@@ -58,9 +59,7 @@ async function twins(): Promise<[Twin, Twin]> {
 async function dayOf(today: string, ...funds: Twin[]): Promise<void> {
   for (const twin of funds) {
     setToday(h, today, twin.w);
-    const yesterday = new Date(`${today}T00:00:00Z`);
-    yesterday.setUTCDate(yesterday.getUTCDate() - 1);
-    await ranJob(h, h.http, twin.w.fund.admin, twin.w.fund.id, yesterday.toISOString().slice(0, 10));
+    await ranJob(h, h.http, twin.w.fund.admin, twin.w.fund.id, addDays(today, -1));
   }
 }
 
