@@ -9,6 +9,7 @@ import type { Fund, FundService } from '../funds/funds.service';
 import type { FundPolicy } from '../funds/policy';
 import { findCircles, flagCircles } from '../guarantees/circles';
 import type { LedgerService } from '../ledger/ledger.service';
+import { lockMembersInOrder } from '../members/members.repo';
 import { formatAmount, Money, sumAmounts } from '../money/money';
 import { disbursementError } from './disbursements.errors';
 import * as repo from './disbursements.repo';
@@ -430,7 +431,7 @@ export class DisbursementService {
     const found = await repo.findServicedLoan(trx, fund.id, loanId);
     if (!found) throw disbursementError('loan_not_found', `Loan ${loanId} does not exist in this fund.`);
     const guarantors = await this.acceptedGuarantorsOf(trx, found);
-    const locked = await loansRepo.lockMembersInOrder(trx, fund.id, [found.borrower_member_id, ...guarantors]);
+    const locked = await lockMembersInOrder(trx, fund.id, [found.borrower_member_id, ...guarantors]);
     assert(locked.includes(found.borrower_member_id), `borrower of loan ${loanId} vanished`);
     const loan = await repo.lockServicedLoan(trx, fund.id, loanId);
     assert(loan, `loan ${loanId} vanished under its lock`);

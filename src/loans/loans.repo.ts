@@ -388,20 +388,6 @@ export async function poolExposure(
   return result.rows[0]!.total;
 }
 
-/**
- * Locks member rows in id order, in one statement, until the transaction ends: the borrower and the
- * guarantors of a loan being disbursed (ADR 0015). Returns the ids locked.
- */
-export async function lockMembersInOrder(trx: Trx, fundId: string, memberIds: readonly string[]): Promise<string[]> {
-  const ids = [...new Set(memberIds)].sort();
-  if (ids.length === 0) return [];
-  const result = await trx.raw<{ rows: { id: string }[] }>(
-    `SELECT id FROM members WHERE fund_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`,
-    [fundId, ids],
-  );
-  return result.rows.map((row) => row.id);
-}
-
 export async function relatedGroupMembers(db: Db, fundId: string, relatedGroup: string): Promise<string[]> {
   const rows = (await db('members').where({ fund_id: fundId, related_group: relatedGroup }).select('id')) as {
     id: string;

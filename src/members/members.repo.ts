@@ -74,6 +74,21 @@ export async function lockMember(trx: Trx, fundId: string, memberId: string): Pr
 }
 
 /**
+ * Locks member rows in id order, in one statement, until the transaction ends: several members
+ * that must change together without deadlock (a loan's borrower and guarantors at disbursement,
+ * ADR 0015). Returns the ids locked.
+ */
+export async function lockMembersInOrder(trx: Trx, fundId: string, memberIds: readonly string[]): Promise<string[]> {
+  const ids = [...new Set(memberIds)].sort();
+  if (ids.length === 0) return [];
+  const result = await trx.raw<{ rows: { id: string }[] }>(
+    `SELECT id FROM members WHERE fund_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`,
+    [fundId, ids],
+  );
+  return result.rows.map((row) => row.id);
+}
+
+/**
  * Writes changes to a member the caller holds locked, and bumps its version: every change to the
  * row, details or status, is a new version that optimistic writers compare against.
  */
