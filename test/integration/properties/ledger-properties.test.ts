@@ -407,7 +407,9 @@ describe('as-of balances under random back-dated entries', () => {
       ),
       { numRuns: 30 },
     );
-  });
+    // Thirty random histories, each checked on every day of its window: seconds alone, longer on a
+    // machine whose two cores run another test file too.
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -429,6 +431,13 @@ describe('malformed requests', () => {
       otherFundAccountId: other.accounts['1001']!,
     };
   });
+
+  /**
+   * Every request here answers in milliseconds. A run stuck on one (a connection never given back,
+   * a lock never released) fails fast-check's per-run timeout, or its time limit for the whole
+   * property, so the report names the seed and the input instead of jest's bare 60-s timeout.
+   */
+  const LIMITS = { timeout: 10_000, interruptAfterTimeLimit: 40_000, markInterruptAsFailure: true } as const;
 
   function expectProblemOrCreated(response: Response): void {
     const summary = { status: response.status, body: response.text.slice(0, 500) };
@@ -684,7 +693,7 @@ describe('malformed requests', () => {
       fc.asyncProperty(fc.oneof(fc.anything(), fc.jsonValue()), keyArb, async (value, key) => {
         await postAndCheck({ kind: 'json', value }, key);
       }),
-      { numRuns: 80 },
+      { ...LIMITS, numRuns: 80 },
     );
   });
 
@@ -702,7 +711,7 @@ describe('malformed requests', () => {
           await postAndCheck({ kind: 'json', value: body }, key);
         },
       ),
-      { numRuns: 200 },
+      { ...LIMITS, numRuns: 200 },
     );
   });
 
@@ -730,7 +739,7 @@ describe('malformed requests', () => {
       fc.asyncProperty(rawArb, fc.uuid(), async (raw, key) => {
         await postAndCheck({ kind: 'raw', ...raw }, key);
       }),
-      { numRuns: 40 },
+      { ...LIMITS, numRuns: 40 },
     );
     await postAndCheck({ kind: 'none' }, randomUUID());
   });
@@ -820,7 +829,7 @@ describe('malformed requests', () => {
           expectProblemOrCreated(response);
         },
       ),
-      { numRuns: 250 },
+      { ...LIMITS, numRuns: 250 },
     );
   });
 
@@ -836,6 +845,7 @@ describe('malformed requests', () => {
   test('when entries or holds are listed after a forged sequence cursor, then the answer is a page or 400 invalid_cursor, never a server error', async () => {
     const lists = ['entries', 'holds'].map((list) => `/api/v1/funds/${fund.id}/${list}`);
     await fc.assert(fc.asyncProperty(fc.constantFrom(...lists), seqCursor, expectPageOrInvalidCursor), {
+      ...LIMITS,
       numRuns: 100,
       // Always tried, whatever the seed: one past the largest BIGINT.
       examples: [[lists[0]!, b64({ seq: (2n ** 63n).toString() })]],
@@ -846,7 +856,7 @@ describe('malformed requests', () => {
     await fc.assert(
       fc.asyncProperty(codeCursor, (cursor) => expectPageOrInvalidCursor(`/api/v1/funds/${fund.id}/accounts`, cursor)),
       // Always tried, whatever the seed: a code holding a NUL character, which PostgreSQL text cannot.
-      { numRuns: 100, examples: [[b64({ code: '1001\u0000' })]] },
+      { ...LIMITS, numRuns: 100, examples: [[b64({ code: '1001\u0000' })]] },
     );
   });
 });
