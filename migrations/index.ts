@@ -10,6 +10,10 @@ import * as loanExtensions from './20261126000100_loan_extensions';
 import * as periodInterest from './20261126000200_period_interest';
 import * as accrualDays from './20261127000100_accrual_days';
 import * as guaranteeCircles from './20261127000200_guarantee_circles';
+import * as motions from './20261128000100_motions';
+import * as jointGroups from './20261128000200_joint_groups';
+import * as bankLoans from './20261128000300_bank_loans';
+import * as recovery from './20261128000400_recovery';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -28,4 +32,8 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261126000200_period_interest', module: periodInterest },
   { name: '20261127000100_accrual_days', module: accrualDays },
   { name: '20261127000200_guarantee_circles', module: guaranteeCircles },
+  { name: '20261128000100_motions', module: motions },
+  { name: '20261128000200_joint_groups', module: jointGroups },
+  { name: '20261128000300_bank_loans', module: bankLoans },
+  { name: '20261128000400_recovery', module: recovery },
 ];

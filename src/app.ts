@@ -42,6 +42,11 @@ import { periodsRoutes } from './periods/periods.routes';
 import { PeriodService } from './periods/periods.service';
 import { guaranteeRoutes } from './guarantees/guarantees.routes';
 import { GuaranteeService } from './guarantees/guarantees.service';
+import { jointGroupRoutes } from './guarantees/joint-groups.routes';
+import { JointGroupService } from './guarantees/joint-groups.service';
+import { bankLoanRoutes } from './loans/bank-loans.routes';
+import { recoveryRoutes } from './recovery/recovery.routes';
+import { RecoveryService } from './recovery/recovery.service';
 import { reportRoutes } from './reports/reports.routes';
 import { ReportService } from './reports/reports.service';
 
@@ -60,8 +65,11 @@ export const ROUTES: readonly AnyRoute[] = [
   ...disbursementRoutes,
   ...repaymentRoutes,
   ...extensionRoutes,
+  ...bankLoanRoutes,
   ...dailyJobRoutes,
   ...guaranteeRoutes,
+  ...jointGroupRoutes,
+  ...recoveryRoutes,
   ...reportRoutes,
   ...ledgerRoutes,
   ...auditRoutes,
@@ -87,6 +95,9 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
   const loans = new LoanService(deps);
   const extensions = new ExtensionService(deps);
   const capital = new CapitalService(deps);
+  const repayments = new RepaymentService(deps);
+  const jointGroups = new JointGroupService(deps);
+  const recovery = new RecoveryService(deps);
   // Member statements list the member's loans and guarantees.
   capital.addStatementSection(loanStatementSection);
   return {
@@ -101,12 +112,19 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     exits: new ExitService(deps),
     periods: new PeriodService(deps),
     loans,
-    committee: new CommitteeService({ ...deps, loans, extensions }),
+    committee: new CommitteeService({
+      ...deps,
+      loans,
+      extensions,
+      motions: { joint_group: jointGroups, recovery_action: recovery },
+    }),
     disbursements: new DisbursementService({ ...deps, loans }),
-    repayments: new RepaymentService(deps),
+    repayments,
     dailyJob: new DailyJobService(deps),
     extensions,
     guarantees: new GuaranteeService(deps),
+    jointGroups,
+    recovery,
     reports: new ReportService(deps),
   };
 }

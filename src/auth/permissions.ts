@@ -65,6 +65,19 @@ export const PERMISSIONS = {
   'loan_extensions.read': ['admin', 'committee', 'member', 'auditor'],
   'loan_extensions.request': ['admin', 'member'],
   'loan_extensions.withdraw': ['admin', 'member'],
+  // Bank loans arranged through the alliance: the borrower's users report repayments to the bank
+  // (the service checks the borrower); administrators record them too.
+  'loans.bank_repayment_report': ['admin', 'member'],
+  // Joint guarantee groups (联保小组): a member (or an admin for it) proposes one; each member's
+  // users agree; the committee approves it as a motion; a member leaves by its users or an admin.
+  'joint_groups.read': ['admin', 'committee', 'member', 'auditor'],
+  'joint_groups.propose': ['admin', 'member'],
+  'joint_groups.consent': ['committee', 'member'],
+  'joint_groups.leave': ['admin', 'member'],
+  // Recovery of defaulted loans: administrators record realisations and receipts and propose the
+  // committee's steps; member users see the cases of loans they borrowed or guarantee.
+  'recovery.read': ['admin', 'committee', 'member', 'auditor'],
+  'recovery.manage': ['admin'],
   // Reports (loan book, portfolio at risk, exposure, guarantee network): member users see only
   // their own rows; the services scope them.
   'reports.read': ['admin', 'committee', 'member', 'auditor'],

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
+import { bankTermsView } from '../loans/bank-loans.schemas';
 import { amountProblem, Money } from '../money/money';
 
 /** Request and response shapes of contributions, capital calls and member statements. */
@@ -218,12 +219,13 @@ export const statementView = z
       z.object({
         loanId: uuid,
         number: z.int(),
-        lender: z.enum(['pool', 'peer']),
+        lender: z.enum(['pool', 'peer', 'bank']),
         role: z.enum(['borrower', 'peer_lender']),
         status: z.string(),
         amount: amountOutput,
         disbursedOn: isoDate.nullable(),
         maturityDate: isoDate.nullable(),
+        bank: bankTermsView.optional().meta({ description: 'A bank loan’s contract; absent for pool and peer loans.' }),
         principalOutstanding: amountOutput.meta({ description: 'At the end of the statement’s last day.' }),
       }),
     ),
@@ -238,5 +240,24 @@ export const statementView = z
         amount: amountOutput,
       }),
     ),
+    subrogatedClaims: z
+      .array(
+        z.object({
+          caseId: uuid,
+          caseNumber: z.int(),
+          loanId: uuid,
+          loanNumber: z.int(),
+          guarantorMemberId: uuid,
+          borrowerMemberId: uuid,
+          amount: amountOutput.meta({
+            description: 'What the guarantor paid under calls by the statement’s last day.',
+          }),
+        }),
+      )
+      .optional()
+      .meta({
+        description:
+          'Claims a guarantor acquired against a borrower by paying a recovery call (subrogation): held by the member as guarantor, or owed by it as borrower. Always present in answers.',
+      }),
   })
   .meta({ id: 'MemberStatement' });

@@ -74,7 +74,9 @@ export interface StatementSectionInput {
 }
 
 /** The parts of a member statement other features own. */
-export type StatementSections = Pick<Statement, 'loans' | 'guarantees'>;
+export type StatementSections = Pick<Statement, 'loans' | 'guarantees'> & {
+  subrogatedClaims: NonNullable<Statement['subrogatedClaims']>;
+};
 
 /**
  * Extension point of member statements: the loan feature registers a provider (with
@@ -481,11 +483,12 @@ export class CapitalService {
   }
 
   private async sectionsOf(db: Db, input: StatementSectionInput): Promise<StatementSections> {
-    const sections: StatementSections = { loans: [], guarantees: [] };
+    const sections: StatementSections = { loans: [], guarantees: [], subrogatedClaims: [] };
     for (const provider of this.statementSections) {
       const added = await provider(db, input);
       sections.loans.push(...(added.loans ?? []));
       sections.guarantees.push(...(added.guarantees ?? []));
+      sections.subrogatedClaims.push(...(added.subrogatedClaims ?? []));
     }
     return sections;
   }

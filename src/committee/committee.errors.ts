@@ -18,6 +18,8 @@ export const COMMITTEE_ERRORS = {
   agenda_loan_duplicated: { status: 422, title: 'An application appears more than once on the agenda' },
   loan_not_reviewable: { status: 409, title: 'The application is not awaiting a committee decision' },
   loan_already_on_agenda: { status: 409, title: 'The application is already on an open agenda item' },
+  agenda_motion_duplicated: { status: 422, title: 'A motion appears more than once on the agenda' },
+  motion_already_on_agenda: { status: 409, title: 'The motion is already on an open agenda item' },
   not_present: { status: 422, title: 'Only a committee member recorded as present may vote' },
   recused: { status: 403, title: 'The committee member is recused from this item' },
   already_voted: { status: 409, title: 'The committee member has already voted on this item' },

@@ -1,4 +1,5 @@
 import type { Db, Trx } from '../db/knex';
+import type { MotionKind, MotionPartyRole } from './motions';
 
 /**
  * SQL of the committee: rotation, meetings, attendance, agenda items, votes and fast-track
@@ -9,7 +10,7 @@ import type { Db, Trx } from '../db/knex';
 // knex treats every "?" in raw SQL as a binding: the SQL below contains no other "?".
 
 export type Vote = 'approve' | 'reject' | 'abstain';
-export type ItemKind = 'application' | 'ratification' | 'extension';
+export type ItemKind = 'application' | 'ratification' | 'extension' | MotionKind;
 export type ItemStatus =
   'open' | 'approved' | 'rejected' | 'ineligible' | 'no_quorum' | 'withdrawn' | 'ratified' | 'ratification_failed';
 
@@ -43,9 +44,12 @@ export interface ItemRow {
   id: string;
   fund_id: string;
   meeting_id: string;
-  loan_id: string;
+  /** The loan the item concerns; null only for a joint group's formation. */
+  loan_id: string | null;
   /** The extension an `extension` item decides; null for the other kinds. */
   extension_id: string | null;
+  /** The matter a motion decides (motions.ts); null for the other kinds. */
+  motion_id: string | null;
   position: number;
   kind: ItemKind;
   status: ItemStatus;
@@ -224,7 +228,7 @@ export async function attendance(db: Db, meetingId: string): Promise<AttendanceR
 export async function insertItems(
   trx: Trx,
   rows: readonly (Pick<ItemRow, 'fund_id' | 'meeting_id' | 'loan_id' | 'position' | 'kind' | 'created_at'> &
-    Partial<Pick<ItemRow, 'extension_id'>>)[],
+    Partial<Pick<ItemRow, 'extension_id' | 'motion_id'>>)[],
 ): Promise<ItemRow[]> {
   if (rows.length === 0) return [];
   return (await trx('committee_items')
@@ -260,8 +264,18 @@ export async function lockItem(
 export async function openItemOf(db: Db, fundId: string, loanId: string): Promise<ItemRow | undefined> {
   return (await db('committee_items')
     .where({ fund_id: fundId, loan_id: loanId, status: 'open' })
-    .whereNot('kind', 'extension')
+    .whereIn('kind', ['application', 'ratification'])
     .first()) as ItemRow | undefined;
+}
+
+export async function openItemOfMotion(
+  db: Db,
+  fundId: string,
+  kind: MotionKind,
+  motionId: string,
+): Promise<ItemRow | undefined> {
+  return (await db('committee_items').where({ fund_id: fundId, kind, motion_id: motionId, status: 'open' }).first()) as
+    ItemRow | undefined;
 }
 
 export async function openItemOfExtension(db: Db, fundId: string, extensionId: string): Promise<ItemRow | undefined> {
@@ -329,15 +343,20 @@ export async function loansAwaitingRatification(db: Db, fundId: string): Promise
         .from('committee_items as i')
         .whereRaw('i.fund_id = l.fund_id AND i.loan_id = l.id')
         .andWhere('i.status', 'open')
-        .andWhereNot('i.kind', 'extension'),
+        .whereIn('i.kind', ['application', 'ratification']),
     )
     .orderBy('l.number')
     .select('l.id')) as { id: string }[];
 }
 
-export interface LoanPartyRow {
+/** A member enterprise party to an item's matter: its representatives are recused. */
+export interface PartyRow {
   member_id: string;
   member_name: string;
+  role: MotionPartyRole;
+}
+
+export interface LoanPartyRow extends PartyRow {
   role: 'borrower' | 'guarantor' | 'peer_lender' | 'related_group';
 }
 

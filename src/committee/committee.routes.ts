@@ -78,7 +78,7 @@ export const committeeRoutes: AnyRoute[] = [
     operationId: 'createMeeting',
     summary: 'Convene a committee meeting with its agenda',
     description:
-      'The chair is the rotation’s chair of the meeting’s month unless `chairUserId` names another committee member (422 `no_chair` when neither). The agenda: the applications named (submitted ones move to under_review; one left undecided by an earlier meeting may be named again), then the loan extensions named (`extensionIds`; one a guarantor declined is refused with 409 `extension_consent_declined`), then every fast-tracked loan waiting for ratification, automatically.',
+      'The chair is the rotation’s chair of the meeting’s month unless `chairUserId` names another committee member (422 `no_chair` when neither). The agenda: the applications named (submitted ones move to under_review; one left undecided by an earlier meeting may be named again), then the loan extensions named (`extensionIds`; one a guarantor declined is refused with 409 `extension_consent_declined`), then the motions named — joint guarantee groups to approve (`jointGroupIds`) and steps of recovery cases (`recoveryActionIds`), each refused by its own service when it cannot be decided now and with 409 `motion_already_on_agenda` when an open item names it — then every fast-tracked loan waiting for ratification, automatically.',
     tag: TAG,
     permission: 'meetings.manage',
     params: fundIdParams,
@@ -103,8 +103,9 @@ export const committeeRoutes: AnyRoute[] = [
               items: view.items.map((item) => ({
                 id: item.id,
                 kind: item.kind,
-                loanId: item.loan.id,
+                loanId: item.loan?.id ?? null,
                 ...(item.extension ? { extensionId: item.extension.id } : {}),
+                ...(item.motion ? { motionId: item.motion.id } : {}),
               })),
             },
           },
@@ -261,7 +262,7 @@ export const committeeRoutes: AnyRoute[] = [
     operationId: 'decideItem',
     summary: 'Close an item on its votes: approve (hold on pool cash), reject, or no quorum',
     description:
-      'Quorum: more than `committee.quorum` of the non-recused committee members present and voting (abstentions count as voting). Pass: more approvals than rejections (`passThreshold`), and for loans of at least `largeLoanAmount` approvals of at least `largeLoanPassThreshold` of all votes cast. An approval runs the approval contract (eligibility at approval, status approved, policy version, hold on pool cash); if a rule fails the item is recorded `ineligible` with the failures and the loan stays under review. Extension items: an approval (every active guarantee consented, the borrower active, the extended term within the policy) regenerates the loan’s schedule from its outstanding principal and flags it restructured; otherwise the item is `ineligible` with the failures. Resolution numbers are `<meeting date>-<n>`. An administrator or the meeting’s chair closes an item (another committee member: 403 `not_chair`). Places a hold: an Idempotency-Key is required.',
+      'Quorum: more than `committee.quorum` of the non-recused committee members present and voting (abstentions count as voting). Pass: more approvals than rejections (`passThreshold`), and for loans of at least `largeLoanAmount` approvals of at least `largeLoanPassThreshold` of all votes cast. An approval runs the approval contract (eligibility at approval, status approved, policy version, hold on pool cash); if a rule fails the item is recorded `ineligible` with the failures and the loan stays under review. Extension items: an approval (every active guarantee consented, the borrower active, the extended term within the policy) regenerates the loan’s schedule from its outstanding principal and flags it restructured; otherwise the item is `ineligible` with the failures. Motions (a joint guarantee group, a recovery step): the group’s or the case’s service acts on the outcome in the same transaction — withdrawn when the matter no longer waits for a decision, `ineligible` with the failures when a rule refuses what the committee passed. Resolution numbers are `<meeting date>-<n>`. An administrator or the meeting’s chair closes an item (another committee member: 403 `not_chair`). Places a hold: an Idempotency-Key is required.',
     tag: TAG,
     permission: 'meetings.decide',
     params: itemParams,
@@ -272,7 +273,13 @@ export const committeeRoutes: AnyRoute[] = [
     handler: async ({ params, ctx }) => {
       const fund = fundOf(ctx);
       return runCommand(ctx, { idempotency: 'required' }, async (trx) => {
-        const { item, loanStatus } = await ctx.app.services.committee.decide(trx, fund, ctx.principal, params);
+        const { item, loanStatus } = await ctx.app.services.committee.decide(
+          trx,
+          fund,
+          ctx.principal,
+          params,
+          ctx.requestId,
+        );
         return {
           status: 200,
           body: item,
@@ -282,12 +289,15 @@ export const committeeRoutes: AnyRoute[] = [
             targetId: item.id,
             payload: {
               meetingId: item.meetingId,
-              loanId: item.loan.id,
+              loanId: item.loan?.id ?? null,
               resolutionNumber: item.resolutionNumber,
               tally: item.tally,
               failures: item.failures,
               loanStatus,
               ...(item.extension ? { extension: item.extension } : {}),
+              ...(item.motion
+                ? { motion: { id: item.motion.id, kind: item.motion.kind, title: item.motion.title } }
+                : {}),
             },
           },
         };
@@ -311,7 +321,13 @@ export const committeeRoutes: AnyRoute[] = [
     handler: async ({ params, ctx }) => {
       const fund = fundOf(ctx);
       return runCommand(ctx, { idempotency: 'required' }, async (trx) => {
-        const view = await ctx.app.services.committee.fastTrack.approve(trx, fund, ctx.principal, params.loanId);
+        const view = await ctx.app.services.committee.fastTrack.approve(
+          trx,
+          fund,
+          ctx.principal,
+          params.loanId,
+          ctx.requestId,
+        );
         return {
           status: 200,
           body: view,

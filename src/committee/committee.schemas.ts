@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
+import { MOTION_KINDS } from './motions';
 
 /** Request and response shapes of the committee routes. */
 
@@ -60,6 +61,14 @@ export const createMeetingBody = z.strictObject({
     .max(50)
     .default([])
     .meta({ description: 'Loan extensions in progress to put on the agenda, after the applications.' }),
+  jointGroupIds: z.array(uuid).max(50).default([]).meta({
+    description: 'Joint guarantee groups every member agreed to, for the committee to approve; after the extensions.',
+  }),
+  recoveryActionIds: z
+    .array(uuid)
+    .max(50)
+    .default([])
+    .meta({ description: 'Proposed steps of recovery cases (default waterfall) to resolve; after the joint groups.' }),
 });
 
 export const attendanceBody = z.strictObject({
@@ -85,7 +94,7 @@ const recusalView = z.object({
   username: z.string(),
   memberId: uuid,
   memberName: z.string(),
-  reasons: z.array(z.enum(['borrower', 'guarantor', 'peer_lender', 'related_group'])),
+  reasons: z.array(z.enum(['borrower', 'guarantor', 'peer_lender', 'related_group', 'group_member', 'group_related'])),
   detail: z.string(),
 });
 
@@ -127,21 +136,36 @@ export const itemView = z
     id: uuid,
     meetingId: uuid,
     position: z.int(),
-    kind: z.enum(['application', 'ratification', 'extension']),
+    kind: z.enum(['application', 'ratification', 'extension', ...MOTION_KINDS]),
     status: z.enum(ITEM_STATUSES),
     resolutionNumber: z.string().nullable(),
-    loan: z.object({
-      id: uuid,
-      number: z.int(),
-      borrowerMemberId: uuid,
-      borrowerName: z.string(),
-      amount: amountOutput,
-      lender: z.string(),
-      emergency: z.boolean(),
-      status: z.string(),
-      fastTracked: z.boolean(),
-      ratificationStatus: z.enum(RATIFICATION_STATUSES).nullable(),
-    }),
+    loan: z
+      .object({
+        id: uuid,
+        number: z.int(),
+        borrowerMemberId: uuid,
+        borrowerName: z.string(),
+        amount: amountOutput,
+        lender: z.string(),
+        emergency: z.boolean(),
+        status: z.string(),
+        fastTracked: z.boolean(),
+        ratificationStatus: z.enum(RATIFICATION_STATUSES).nullable(),
+      })
+      .nullable()
+      .meta({ description: 'The loan the item concerns; null for a joint guarantee group.' }),
+    motion: z
+      .object({
+        id: uuid,
+        kind: z.enum(MOTION_KINDS),
+        title: z.string(),
+        amount: amountOutput.nullable().meta({
+          description: 'The figure the large-item threshold compares (`committee.largeLoanAmount`); null: none.',
+        }),
+        details: z.record(z.string(), z.unknown()),
+      })
+      .nullable()
+      .meta({ description: 'The matter a motion decides (a joint group, a recovery step); null for the other kinds.' }),
     extension: z
       .object({
         id: uuid,

@@ -28,6 +28,7 @@ import type {
   VoteView,
 } from './committee.schemas';
 import { FastTrack } from './fast-track';
+import { MOTION_KINDS, type MotionFailure, type MotionHandlers, type MotionKind, type MotionSummary } from './motions';
 import { recusalOf, recusalsOf } from './recusal';
 import { count } from './rules';
 
@@ -37,6 +38,8 @@ export interface CommitteeServiceDeps {
   funds: FundService;
   loans: LoanService;
   extensions: ExtensionService;
+  /** The services whose matters go on agendas as motions (motions.ts). */
+  motions: MotionHandlers;
   clock: Clock;
 }
 
@@ -134,11 +137,15 @@ export class CommitteeService {
     const applications: loans.LoanRow[] = [];
     for (const id of [...ids].sort()) applications.push(await this.lockReviewable(trx, fund, id));
     const extensions = await this.lockExtensionsForAgenda(trx, fund, input.extensionIds);
+    const motions = await this.lockMotionsForAgenda(trx, fund, [
+      ...input.jointGroupIds.map((id) => ({ kind: 'joint_group' as const, id })),
+      ...input.recoveryActionIds.map((id) => ({ kind: 'recovery_action' as const, id })),
+    ]);
     const ratifications = await repo.loansAwaitingRatification(trx, fund.id);
-    if (applications.length === 0 && extensions.length === 0 && ratifications.length === 0) {
+    if (applications.length + extensions.length + motions.length + ratifications.length === 0) {
       throw committeeError(
         'agenda_empty',
-        'Name at least one submitted application or extension: no fast-tracked loan is waiting for ratification either.',
+        'Name at least one submitted application, extension, joint group or recovery step: no fast-tracked loan is waiting for ratification either.',
       );
     }
     const now = this.deps.clock.now();
@@ -150,9 +157,10 @@ export class CommitteeService {
       created_by: principal.userId,
       created_at: now,
     });
-    // The agenda: applications and extensions in the order given, ratifications after.
+    // The agenda: applications, extensions and motions in the order given, ratifications after.
     const ordered = ids.map((id) => applications.find((loan) => loan.id === id)!);
-    const before = ordered.length + extensions.length;
+    const beforeMotions = ordered.length + extensions.length;
+    const before = beforeMotions + motions.length;
     await repo.insertItems(trx, [
       ...ordered.map((loan, index) => ({
         fund_id: fund.id,
@@ -169,6 +177,15 @@ export class CommitteeService {
         extension_id: extension.id,
         position: ordered.length + index + 1,
         kind: 'extension' as const,
+        created_at: now,
+      })),
+      ...motions.map((motion, index) => ({
+        fund_id: fund.id,
+        meeting_id: meeting.id,
+        loan_id: motion.loanId,
+        motion_id: motion.id,
+        position: beforeMotions + index + 1,
+        kind: motion.kind,
         created_at: now,
       })),
       ...ratifications.map((loan, index) => ({
@@ -209,6 +226,43 @@ export class CommitteeService {
       locked.push(extension);
     }
     return ids.map((id) => locked.find((extension) => extension.id === id)!);
+  }
+
+  /**
+   * Motions named for an agenda, each on no open item, locked by their services in (kind, id)
+   * order so that two conveners queue rather than deadlock; returned in the order named.
+   */
+  private async lockMotionsForAgenda(
+    trx: Trx,
+    fund: Fund,
+    named: readonly { kind: MotionKind; id: string }[],
+  ): Promise<MotionSummary[]> {
+    const keys = named.map((motion) => `${motion.kind} ${motion.id}`);
+    const duplicated = named.find((_motion, index) => keys.indexOf(keys[index]!) !== index);
+    if (duplicated !== undefined) {
+      throw committeeError('agenda_motion_duplicated', `Motion ${duplicated.id} is named more than once.`, {
+        kind: duplicated.kind,
+        motionId: duplicated.id,
+      });
+    }
+    const sorted = [...named].sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
+    const locked = new Map<string, MotionSummary>();
+    for (const { kind, id } of sorted) {
+      const summary = await this.deps.motions[kind].lockForAgenda(trx, fund, id);
+      assert(summary.id === id && summary.kind === kind, `motion ${kind} ${id} summarised as another`);
+      assert((summary.loanId === null) === (kind === 'joint_group'), `motion ${kind} ${id}: loan ${summary.loanId}`);
+      const open = await repo.openItemOfMotion(trx, fund.id, kind, id);
+      if (open) {
+        throw committeeError('motion_already_on_agenda', `Motion ${id} is already on an open agenda item.`, {
+          kind,
+          motionId: id,
+          meetingId: open.meeting_id,
+          itemId: open.id,
+        });
+      }
+      locked.set(`${kind} ${id}`, summary);
+    }
+    return keys.map((key) => locked.get(key)!);
   }
 
   /** The chair given (a committee member), else the rotation's chair of the meeting's month. */
@@ -314,7 +368,7 @@ export class CommitteeService {
         'Only an enabled committee user of this fund bound to the member enterprise it represents may vote.',
       );
     }
-    const recusal = recusalOf(voter, await repo.loanParties(trx, fund.id, item.loan_id));
+    const recusal = recusalOf(voter, await this.partiesOf(trx, fund, item));
     if (recusal) {
       throw committeeError('recused', recusal.detail, { memberId: voter.member_id, reasons: recusal.reasons });
     }
@@ -354,27 +408,28 @@ export class CommitteeService {
    * on the item as 'ineligible' (the loan stays under review: the committee may take it up again
    * once, e.g., pool cash is freed, or the applicant withdraws it); failed → rejected. Ratification
    * items set the loan's ratification to ratified or failed; the loan itself is never undone.
+   * Motions: the matter's service acts on the outcome (decideMotion). `loanStatus` is the status
+   * of the loan the item concerns afterwards, null for a joint group.
    */
   async decide(
     trx: Trx,
     fund: Fund,
     principal: Principal,
     ids: { meetingId: string; itemId: string },
-  ): Promise<{ item: ItemView; loanStatus: string }> {
+    requestId: string | null,
+  ): Promise<{ item: ItemView; loanStatus: string | null }> {
     const { meeting, item } = await this.lockOpenItem(trx, fund, ids.meetingId, ids.itemId);
     if (principal.role !== 'admin' && principal.userId !== meeting.chair_user_id) {
       throw committeeError('not_chair', 'Only the chair of this meeting or an administrator closes an item.', {
         chairUserId: meeting.chair_user_id,
       });
     }
-    const loan = (await loans.findLoan(trx, fund.id, item.loan_id)) as LoanWithApproval | undefined;
-    assert(loan, `loan of item ${item.id} vanished`);
     const now = this.deps.clock.now();
     const close = async (
       status: repo.ItemStatus,
       tally: TallyView | null,
       recusals: RecusalView[],
-      failures: (EligibilityFailure | ExtensionFailure)[] | null = null,
+      failures: (EligibilityFailure | ExtensionFailure | MotionFailure)[] | null = null,
       resolution: string | null = null,
     ) =>
       repo.closeItem(trx, item.id, {
@@ -387,7 +442,15 @@ export class CommitteeService {
         decided_at: now,
       });
 
-    const { tally, recusals } = await this.tally(trx, fund, item, loan);
+    if (item.motion_id !== null) {
+      await this.decideMotion(trx, fund, principal, meeting, item, requestId, close);
+      const after = item.loan_id === null ? undefined : await loans.findLoan(trx, fund.id, item.loan_id);
+      return { item: await this.itemView(trx, fund, item.id), loanStatus: after?.status ?? null };
+    }
+    assert(item.loan_id !== null, `item ${item.id} of kind ${item.kind} names no loan`);
+    const loan = (await loans.findLoan(trx, fund.id, item.loan_id)) as LoanWithApproval | undefined;
+    assert(loan, `loan of item ${item.id} vanished`);
+    const { tally, recusals } = await this.tally(trx, fund, item, loan.amount);
     if (item.kind === 'extension') {
       const status = await this.decideExtension(trx, fund, meeting, item, { tally, recusals }, close);
       return { item: await this.itemView(trx, fund, item.id), loanStatus: status ?? loan.status };
@@ -428,7 +491,7 @@ export class CommitteeService {
       fund,
       loanId: loan.id,
       actor: actorOf(principal),
-      requestId: null,
+      requestId,
       by: { route: 'committee', itemId: item.id },
       from: ['under_review'],
     });
@@ -492,15 +555,84 @@ export class CommitteeService {
     return 'active';
   }
 
-  /** The figures an item is decided on, under the policy in force. */
+  /**
+   * A motion: withdrawn when its matter no longer waits for a decision; no quorum leaves it for a
+   * later meeting; otherwise the matter's service acts on the outcome under the resolution number
+   * (a failed vote must come back rejected), and the item records what it answered.
+   */
+  private async decideMotion(
+    trx: Trx,
+    fund: Fund,
+    principal: Principal,
+    meeting: repo.MeetingRow,
+    item: repo.ItemRow,
+    requestId: string | null,
+    close: (
+      status: repo.ItemStatus,
+      tally: TallyView | null,
+      recusals: RecusalView[],
+      failures?: MotionFailure[] | null,
+      resolution?: string | null,
+    ) => Promise<repo.ItemRow>,
+  ): Promise<void> {
+    assert(item.motion_id !== null && isMotionKind(item.kind), `item ${item.id} is not a motion`);
+    const handler = this.deps.motions[item.kind];
+    const [summary] = await handler.summaries(trx, fund, [item.motion_id]);
+    assert(summary, `motion ${item.kind} ${item.motion_id} of item ${item.id} vanished`);
+    const { tally, recusals } = await this.tally(trx, fund, item, summary.amount);
+    if (!(await handler.awaitingDecision(trx, fund, item.motion_id))) {
+      await close('withdrawn', tally, recusals);
+      return;
+    }
+    if (!tally.quorumMet) {
+      await close('no_quorum', tally, recusals);
+      return;
+    }
+    const resolution = await repo.nextResolutionNumber(trx, fund.id, meeting.held_on);
+    const decision = await handler.decide(trx, fund, item.motion_id, {
+      itemId: item.id,
+      resolution,
+      decidedOn: meeting.held_on,
+      passed: tally.passed,
+      actor: actorOf(principal),
+      requestId,
+    });
+    assert(
+      tally.passed ? decision.status !== 'rejected' : decision.status === 'rejected',
+      `motion ${item.kind} ${item.motion_id}: ${decision.status} on a vote that ${tally.passed ? 'passed' : 'failed'}`,
+    );
+    await close(
+      decision.status,
+      tally,
+      recusals,
+      decision.status === 'ineligible' ? decision.failures : null,
+      resolution,
+    );
+  }
+
+  /** The parties of an item's matter: the loan's, or those the motion's service names. */
+  private async partiesOf(db: Db, fund: Fund, item: repo.ItemRow): Promise<repo.PartyRow[]> {
+    if (item.motion_id !== null) {
+      assert(isMotionKind(item.kind), `item ${item.id} of kind ${item.kind} names a motion`);
+      const parties = await this.deps.motions[item.kind].parties(db, fund, item.motion_id);
+      return parties.map((party) => ({ member_id: party.memberId, member_name: party.memberName, role: party.role }));
+    }
+    assert(item.loan_id !== null, `item ${item.id} of kind ${item.kind} names no loan`);
+    return repo.loanParties(db, fund.id, item.loan_id);
+  }
+
+  /**
+   * The figures an item is decided on, under the policy in force. `amount` is what the large-item
+   * threshold compares: the loan's principal, or the motion's figure (none: simple threshold).
+   */
   private async tally(
     db: Db,
     fund: Fund,
     item: repo.ItemRow,
-    loan: loans.LoanRow,
+    amount: string | null,
   ): Promise<{ tally: TallyView; recusals: RecusalView[] }> {
     const committee = await repo.committeeMembers(db, fund.id);
-    const recusals = recusalsOf(committee, await repo.loanParties(db, fund.id, loan.id));
+    const recusals = recusalsOf(committee, await this.partiesOf(db, fund, item));
     const recused = new Set(recusals.map((r) => r.userId));
     const votes = await repo.votesOf(db, [item.id]);
     const voters = new Set(votes.map((v) => v.user_id));
@@ -510,7 +642,7 @@ export class CommitteeService {
     const { version, policy } = await this.deps.funds.policyInForce(db, fund);
     const tallied = (vote: repo.Vote) => votes.filter((v) => v.vote === vote).length;
     const figures = { approve: tallied('approve'), reject: tallied('reject'), abstain: tallied('abstain') };
-    const result = count({ eligible: eligible.size, ...figures, amount: loan.amount, committee: policy.committee });
+    const result = count({ eligible: eligible.size, ...figures, amount, committee: policy.committee });
     return {
       recusals,
       tally: {
@@ -586,7 +718,7 @@ export class CommitteeService {
     const agenda = await repo.agendaLoans(
       db,
       fund.id,
-      items.map((item) => item.loan_id),
+      items.flatMap((item) => (item.loan_id === null ? [] : [item.loan_id])),
     );
     const committee = items.some((item) => item.status === 'open') ? await repo.committeeMembers(db, fund.id) : [];
     const extensions = await this.deps.extensions.summaries(
@@ -594,14 +726,17 @@ export class CommitteeService {
       fund,
       items.flatMap((item) => (item.extension_id === null ? [] : [item.extension_id])),
     );
+    const motions = await this.motionSummaries(db, fund, items);
     const views: ItemView[] = [];
     for (const item of items) {
-      const loan = agenda.find((row) => row.id === item.loan_id);
-      assert(loan, `loan of item ${item.id} vanished`);
+      const loan = item.loan_id === null ? null : agenda.find((row) => row.id === item.loan_id);
+      assert(loan !== undefined, `loan of item ${item.id} vanished`);
+      const motion = item.motion_id === null ? null : motions.get(`${item.kind} ${item.motion_id}`);
+      assert(motion !== undefined, `motion of item ${item.id} vanished`);
       // An open item shows who would be recused now; a decided one what it was decided on.
       const recusals =
         item.status === 'open'
-          ? recusalsOf(committee, await repo.loanParties(db, fund.id, loan.id))
+          ? recusalsOf(committee, await this.partiesOf(db, fund, item))
           : ((item.recusals ?? []) as RecusalView[]);
       views.push({
         id: item.id,
@@ -611,18 +746,31 @@ export class CommitteeService {
         status: item.status,
         resolutionNumber: item.resolution_number,
         extension: extensionSummary(extensions.find((row) => row.id === item.extension_id)),
-        loan: {
-          id: loan.id,
-          number: loan.number,
-          borrowerMemberId: loan.borrower_member_id,
-          borrowerName: loan.borrower_name,
-          amount: formatAmount(new Money(loan.amount)),
-          lender: loan.lender,
-          emergency: loan.emergency,
-          status: loan.status,
-          fastTracked: loan.fast_tracked,
-          ratificationStatus: loan.ratification_status as ItemView['loan']['ratificationStatus'],
-        },
+        motion:
+          motion === null
+            ? null
+            : {
+                id: motion.id,
+                kind: motion.kind,
+                title: motion.title,
+                amount: motion.amount === null ? null : formatAmount(new Money(motion.amount)),
+                details: motion.details,
+              },
+        loan:
+          loan === null
+            ? null
+            : {
+                id: loan.id,
+                number: loan.number,
+                borrowerMemberId: loan.borrower_member_id,
+                borrowerName: loan.borrower_name,
+                amount: formatAmount(new Money(loan.amount)),
+                lender: loan.lender,
+                emergency: loan.emergency,
+                status: loan.status,
+                fastTracked: loan.fast_tracked,
+                ratificationStatus: loan.ratification_status as RatificationStatus,
+              },
         votes: votes.filter((v) => v.item_id === item.id).map((v) => toVoteView(v, names.get(v.user_id) ?? '')),
         recusals,
         tally: (item.tally ?? null) as TallyView | null,
@@ -632,6 +780,23 @@ export class CommitteeService {
       });
     }
     return views;
+  }
+
+  /** The summaries of the items' motions, by "<kind> <id>", one call per kind. */
+  private async motionSummaries(
+    db: Db,
+    fund: Fund,
+    items: readonly repo.ItemRow[],
+  ): Promise<Map<string, MotionSummary>> {
+    const byKey = new Map<string, MotionSummary>();
+    for (const kind of MOTION_KINDS) {
+      const ids = items.flatMap((item) => (item.kind === kind && item.motion_id !== null ? [item.motion_id] : []));
+      if (ids.length === 0) continue;
+      for (const summary of await this.deps.motions[kind].summaries(db, fund, ids)) {
+        byKey.set(`${kind} ${summary.id}`, summary);
+      }
+    }
+    return byKey;
   }
 
   async ratifications(
@@ -663,6 +828,8 @@ export class CommitteeService {
   }
 }
 
+type RatificationStatus = NonNullable<ItemView['loan']>['ratificationStatus'];
+
 function extensionSummary(row: ExtensionRow | undefined): ItemView['extension'] {
   if (!row) return null;
   return {
@@ -691,4 +858,8 @@ function toVoteView(row: repo.VoteRow, username: string): VoteView {
     comment: row.comment,
     castAt: row.cast_at.toISOString(),
   };
+}
+
+function isMotionKind(kind: repo.ItemKind): kind is MotionKind {
+  return (MOTION_KINDS as readonly string[]).includes(kind);
 }

@@ -26,7 +26,13 @@ import { recusalOf } from './recusal';
 export class FastTrack {
   constructor(private readonly deps: ApprovalDeps) {}
 
-  async approve(trx: Trx, fund: Fund, principal: Principal, loanId: string): Promise<FastTrackView> {
+  async approve(
+    trx: Trx,
+    fund: Fund,
+    principal: Principal,
+    loanId: string,
+    requestId: string | null,
+  ): Promise<FastTrackView> {
     const found = await loans.findLoan(trx, fund.id, loanId);
     if (!found)
       throw loanError('loan_application_not_found', `Loan application ${loanId} does not exist in this fund.`);
@@ -64,7 +70,7 @@ export class FastTrack {
       fund,
       loanId: loan.id,
       actor: actorOf(principal),
-      requestId: null,
+      requestId,
       by: { route: 'fast_track' },
       from: ['submitted'],
     });

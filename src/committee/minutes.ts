@@ -13,9 +13,9 @@ const OUTCOME_WORDS: Record<ItemView['status'], string> = {
   open: 'Open — not yet decided',
   approved: 'Approved',
   rejected: 'Rejected',
-  ineligible: 'Voted for, but refused by the lending rules at approval',
+  ineligible: 'Voted for, but refused by the rules when it was to take effect',
   no_quorum: 'No quorum — carried over to a later meeting',
-  withdrawn: 'Withdrawn by the applicant before the decision',
+  withdrawn: 'Withdrawn before the decision',
   ratified: 'Fast-track approval ratified',
   ratification_failed: 'Ratification FAILED — flagged for the committee (the loan is not undone)',
 };
@@ -60,15 +60,23 @@ const KIND_WORDS: Record<ItemView['kind'], string> = {
   application: 'Loan application',
   ratification: 'Ratification of fast-tracked loan',
   extension: 'Extension (展期) of loan',
+  joint_group: 'Joint guarantee group (联保小组)',
+  recovery_action: 'Recovery of loan',
 };
 
 function itemMarkdown(item: ItemView): string[] {
-  const lines = [
-    `## Item ${item.position}: ${KIND_WORDS[item.kind]} ${item.loan.number}`,
-    '',
-    `Borrower: ${cell(item.loan.borrowerName)}; amount ${item.loan.amount}; lender: ${item.loan.lender}${item.loan.emergency ? '; emergency' : ''}.`,
-    '',
-  ];
+  const subject = item.loan ? ` ${item.loan.number}` : '';
+  const lines = [`## Item ${item.position}: ${KIND_WORDS[item.kind]}${subject}`, ''];
+  if (item.loan) {
+    lines.push(
+      `Borrower: ${cell(item.loan.borrowerName)}; amount ${item.loan.amount}; lender: ${item.loan.lender}${item.loan.emergency ? '; emergency' : ''}.`,
+      '',
+    );
+  }
+  if (item.motion) {
+    const amount = item.motion.amount === null ? '' : ` (${item.motion.amount})`;
+    lines.push(`Motion: ${cell(item.motion.title)}${amount}.`, '');
+  }
   if (item.extension) lines.push(...extensionMarkdown(item.extension));
   if (item.recusals.length > 0) {
     lines.push('Recusals:', '');

@@ -23,7 +23,8 @@ export interface CountInput {
   approve: number;
   reject: number;
   abstain: number;
-  amount: string;
+  /** The figure the large-loan threshold compares; null: the simple threshold only. */
+  amount: string | null;
   committee: { quorum: string; passThreshold: string; largeLoanAmount: string; largeLoanPassThreshold: string };
 }
 
@@ -49,7 +50,7 @@ export function atLeast(count: number, base: number, ratio: string): boolean {
 export function count(input: CountInput): CountResult {
   const voting = input.approve + input.reject + input.abstain;
   const quorumMet = input.eligible > 0 && above(voting, input.eligible, input.committee.quorum);
-  const largeLoan = new Money(input.amount).gte(input.committee.largeLoanAmount);
+  const largeLoan = input.amount !== null && new Money(input.amount).gte(input.committee.largeLoanAmount);
   const majority = above(input.approve, input.approve + input.reject, input.committee.passThreshold);
   const large = !largeLoan || atLeast(input.approve, voting, input.committee.largeLoanPassThreshold);
   return { voting, quorumMet, largeLoan, passed: quorumMet && majority && large };

@@ -5,13 +5,16 @@ import type { AppError } from '../errors';
 import { adjacencyOf, closingCycle, describeCycle, type Cycle, type GraphEdge, type LoanRef } from './graph';
 import { guaranteeError, type GuaranteeErrorCode } from './guarantees.errors';
 import * as repo from './guarantees.repo';
+import { groupClosingCycle, groupEdgeKey } from './joint-groups.circles';
 
 /**
  * The guarantee-circle check (ADR 0015). A guarantee guarantor → borrower closes a circle when the
  * borrower already reaches the guarantor through live guarantees. It runs when a guarantor is
  * proposed and when it accepts, and inside the eligibility rules at submission, approval and
  * disbursement: the graph changes between those moments (other loans are guaranteed, repaid,
- * cancelled), so each decision is checked against the graph as it stands then.
+ * cancelled), so each decision is checked against the graph as it stands then. A joint guarantee
+ * group's guarantee closes a circle only through a cycle that mixes in an edge other than the
+ * group's own guarantees (ADR 0016).
  */
 
 export type CircleStage = 'proposal' | 'consent' | 'submission' | 'approval' | 'disbursement';
@@ -22,6 +25,8 @@ export interface CircleCandidate {
   guarantorId: string;
   borrowerId: string;
   loan: LoanRef;
+  /** The joint guarantee group the guarantee is given as a member of, if any (ADR 0016). */
+  jointGroupId?: string | null;
 }
 
 /** A cycle as the API shows it and the guarantee stores it: named members, loans per step. */
@@ -61,8 +66,22 @@ export async function findCircles(
   const edges = await repo.liveEdges(db, fundId);
   const found: { candidate: CircleCandidate; cycle: Cycle }[] = [];
   for (const candidate of candidates) {
-    const graph = adjacencyOf(edges.filter((edge) => edge.guarantee_id !== candidate.guaranteeId).map(toGraphEdge));
-    const cycle = closingCycle(graph, candidate);
+    const rest = edges.filter((edge) => edge.guarantee_id !== candidate.guaranteeId);
+    const graph = adjacencyOf(rest.map(toGraphEdge));
+    const group = candidate.jointGroupId ?? null;
+    // A joint group's guarantee: the cycles of the group's own guarantees are no circle (ADR 0016).
+    const cycle =
+      group === null
+        ? closingCycle(graph, candidate)
+        : groupClosingCycle(
+            graph,
+            candidate,
+            new Set(
+              rest
+                .filter((edge) => edge.joint_group_id === group)
+                .map((edge) => groupEdgeKey(edge.guarantor_member_id, edge.loan_id)),
+            ),
+          );
     if (cycle) found.push({ candidate, cycle });
   }
   if (found.length === 0) return [];

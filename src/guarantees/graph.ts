@@ -9,7 +9,10 @@ import { assert } from '../assert';
  * always gives the same cycle, which keeps problems, flags and reports reproducible.
  */
 
-/** Where an edge comes from. New sources (bank-loan guarantees, joint-group shares) add a kind. */
+/**
+ * Where an edge comes from. Guarantees of pool, peer and bank loans, joint-group ones included, are
+ * all rows of one table and one kind; a source kept elsewhere would add a kind.
+ */
 export type EdgeKind = 'loan_guarantee';
 
 export interface GraphEdge {

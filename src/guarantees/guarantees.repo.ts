@@ -6,7 +6,9 @@ import type { EdgeKind } from './graph';
  *
  * The live graph is loaded in ONE statement: the UNION ALL of every edge source below, each
  * returning the same columns. A source is a SELECT with one binding, the fund id. Guarantees of
- * bank loans and shares of joint guarantee groups become new entries of EDGE_SOURCES, nothing else.
+ * other kinds become new entries of EDGE_SOURCES, nothing else. A joint guarantee group's
+ * guarantees are loan guarantees marked with the group (`joint_group_id`), with the share of each
+ * member that its capacity counts (`capacity_share`, ADR 0016).
  */
 
 // knex treats every "?" in raw SQL as a binding: the SQL below contains no other "?".
@@ -23,6 +25,13 @@ export interface EdgeRow {
   /** What the guarantor still stands behind on this edge, 2 decimals. */
   outstanding: string;
   circle_flagged: boolean;
+  /** The joint guarantee group the guarantee was given as a member of (ADR 0016); null otherwise. */
+  joint_group_id: string | null;
+  /**
+   * What the edge counts towards the guarantor's capacity: `outstanding`, or for a joint group's
+   * guarantee its equal share among the loan's group guarantors (rule S1 of ADR 0016), 2 decimals.
+   */
+  capacity_share: string;
 }
 
 /** Loan states in which guarantees no longer bind: the loan was never made or is paid back. */
@@ -35,19 +44,25 @@ interface EdgeSource {
 }
 
 /**
- * Guarantees of pool and peer loans. Accepted ones count at the pledged amount; active ones at the
- * amount less what standing repayments released (rule R-release in repayments.service.ts): the
- * same figure the memo account 7001:<guarantor> holds for them. A written-off loan stays in the
+ * Guarantees of pool, peer and bank loans (one table; a bank loan's edges carry lender 'bank',
+ * docs/adr/0017-bank-loans.md). Accepted ones count at the pledged amount; active ones at the
+ * amount less what standing repayments released (rule R-release in repayments.service.ts) and
+ * what the guarantor paid under recovery calls: the same figure the memo account
+ * 7001:<guarantor> holds for them. A written-off loan stays in the
  * graph: a write-off does not release its guarantors.
  */
+// A joint group's guarantees (ADR 0016) are rows of this source too, marked with their group.
 const LOAN_GUARANTEES: EdgeSource = {
   kind: 'loan_guarantee',
   sql: `
     SELECT 'loan_guarantee'::text AS kind, g.guarantor_member_id, g.borrower_member_id, g.loan_id,
            l.number AS loan_number, l.lender, g.id AS guarantee_id, g.status AS guarantee_status,
-           (g.amount - CASE WHEN g.status = 'active' THEN coalesce(r.released, 0) ELSE 0 END)::numeric(20, 2)::text
-             AS outstanding,
-           (g.circle IS NOT NULL) AS circle_flagged
+           o.amount::text AS outstanding,
+           (g.circle IS NOT NULL) AS circle_flagged,
+           g.joint_group_id,
+           -- Rule S1 (ADR 0016): a group guarantee counts its equal share, rounded half-up to the fen.
+           (CASE WHEN g.joint_group_id IS NULL THEN o.amount ELSE round(o.amount / n.guarantors, 2) END)::numeric(20, 2)::text
+             AS capacity_share
       FROM loan_guarantees g
       JOIN loans l ON l.fund_id = g.fund_id AND l.id = g.loan_id
       LEFT JOIN LATERAL (
@@ -56,6 +71,18 @@ const LOAN_GUARANTEES: EdgeSource = {
           JOIN repayments p ON p.fund_id = x.fund_id AND p.id = x.repayment_id
          WHERE x.fund_id = g.fund_id AND x.guarantee_id = g.id AND p.reversed_at IS NULL
       ) r ON g.status = 'active'
+      -- What the guarantor paid under recovery calls no longer stands behind the loan (ADR 0018).
+      LEFT JOIN LATERAL (
+        SELECT sum(k.paid) AS paid FROM recovery_calls k WHERE k.fund_id = g.fund_id AND k.guarantee_id = g.id
+      ) c ON g.status = 'active'
+      CROSS JOIN LATERAL (
+        SELECT (g.amount - CASE WHEN g.status = 'active' THEN coalesce(r.released, 0) + coalesce(c.paid, 0) ELSE 0 END)::numeric(20, 2) AS amount
+      ) o
+      LEFT JOIN LATERAL (
+        SELECT count(*) AS guarantors FROM loan_guarantees s
+         WHERE s.fund_id = g.fund_id AND s.loan_id = g.loan_id AND s.joint_group_id = g.joint_group_id
+           AND s.status <> 'withdrawn'
+      ) n ON g.joint_group_id IS NOT NULL
      WHERE g.fund_id = ? AND g.status IN ('accepted', 'active')
        AND l.status NOT IN (${CLOSED_LOAN_STATES.map((state) => `'${state}'`).join(', ')})`,
 };

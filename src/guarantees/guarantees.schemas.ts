@@ -42,6 +42,9 @@ const edgeLoanView = z.object({
     description: 'Accepted: the pledged amount. Active: the amount less what repayments released.',
   }),
   circleFlagged: z.boolean(),
+  jointGroupId: uuid.nullable().meta({
+    description: 'The joint guarantee group (联保小组) the guarantee comes from; null for a pledge of its own.',
+  }),
 });
 
 export const networkView = z
@@ -58,7 +61,10 @@ export const networkView = z
         loans: z.array(edgeLoanView),
       }),
     ),
-    cycles: z.array(cycleView),
+    cycles: z.array(cycleView).meta({
+      description:
+        'The guarantee circles (互保圈). A cycle made only of the guarantees of one joint guarantee group is the group’s approved mutual structure and is not listed (ADR 0016).',
+    }),
     cyclesMax: z.int().meta({ description: `At most ${CYCLES_MAX} cycles are listed.` }),
     cyclesTruncated: z.boolean().meta({ description: 'True when the graph has more cycles than are listed.' }),
   })

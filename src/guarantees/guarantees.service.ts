@@ -9,6 +9,7 @@ import { formatAmount, Money, sumAmounts } from '../money/money';
 import { toGraphEdge } from './circles';
 import { adjacencyOf, CYCLES_MAX, elementaryCycles, type Cycle } from './graph';
 import * as repo from './guarantees.repo';
+import { groupEdgeKey } from './joint-groups.circles';
 import type { NetworkView } from './guarantees.schemas';
 
 export interface GuaranteeServiceDeps {
@@ -39,10 +40,12 @@ export class GuaranteeService {
     const scope = memberScope(principal);
     const rows = await repo.liveEdges(db, fund.id);
     const graph = adjacencyOf(rows.map(toGraphEdge));
-    const { cycles, truncated } = elementaryCycles(graph, {
+    const found = elementaryCycles(graph, {
       max: CYCLES_MAX,
       ...(scope === undefined ? {} : { through: scope }),
     });
+    const cycles = found.cycles.filter((cycle) => !isJointGroupOwn(cycle, rows));
+    const truncated = found.truncated;
     const visible = rows.filter(
       (row) => scope === undefined || row.guarantor_member_id === scope || row.borrower_member_id === scope,
     );
@@ -95,8 +98,23 @@ function edgesOf(rows: readonly repo.EdgeRow[], inCycle: ReadonlySet<string>): N
       guaranteeStatus: row.guarantee_status as 'accepted' | 'active',
       amount: formatAmount(new Money(row.outstanding)),
       circleFlagged: row.circle_flagged,
+      jointGroupId: row.joint_group_id,
     })),
   }));
+}
+
+/**
+ * Whether every guarantee behind every step of the cycle comes from one and the same joint group:
+ * the group's own mutual structure, not a circle (the rule of joint-groups.circles.ts).
+ */
+function isJointGroupOwn(cycle: Cycle, rows: readonly repo.EdgeRow[]): boolean {
+  const groupOf = new Map(rows.map((row) => [groupEdgeKey(row.guarantor_member_id, row.loan_id), row.joint_group_id]));
+  const groups = new Set(
+    cycle.steps.flatMap((step) =>
+      step.loans.map((loan) => groupOf.get(groupEdgeKey(step.guarantorId, loan.id)) ?? null),
+    ),
+  );
+  return groups.size === 1 && !groups.has(null);
 }
 
 function cycleView(cycle: Cycle, names: ReadonlyMap<string, string>): NetworkView['cycles'][number] {

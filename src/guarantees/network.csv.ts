@@ -15,6 +15,7 @@ export const NETWORK_CSV_HEADER = [
   '借款 Loans',
   '互保圈 In a circle',
   '已标记 Flagged',
+  '联保小组 Joint groups',
 ] as const;
 
 export function networkCsv(network: NetworkView): string {
@@ -30,6 +31,7 @@ export function networkCsv(network: NetworkView): string {
       edge.loans.map((loan) => `#${loan.number}`).join(' '),
       edge.inCycle ? 'yes' : 'no',
       edge.loans.some((loan) => loan.circleFlagged) ? 'yes' : 'no',
+      [...new Set(edge.loans.flatMap((loan) => loan.jointGroupId ?? []))].join(' '),
     ]),
   ];
   return toCsv(rows);

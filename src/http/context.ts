@@ -19,6 +19,8 @@ import type { RepaymentService } from '../loans/repayments.service';
 import type { MemberService } from '../members/members.service';
 import type { PeriodService } from '../periods/periods.service';
 import type { GuaranteeService } from '../guarantees/guarantees.service';
+import type { JointGroupService } from '../guarantees/joint-groups.service';
+import type { RecoveryService } from '../recovery/recovery.service';
 import type { ReportService } from '../reports/reports.service';
 
 export interface Services {
@@ -39,6 +41,8 @@ export interface Services {
   dailyJob: DailyJobService;
   extensions: ExtensionService;
   guarantees: GuaranteeService;
+  jointGroups: JointGroupService;
+  recovery: RecoveryService;
   reports: ReportService;
 }
 

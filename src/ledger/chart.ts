@@ -63,6 +63,10 @@ export const CHART_OF_ACCOUNTS: readonly AccountTemplate[] = [
   fund('7202', 'Bank loans guaranteed (contra)', 'liability', 'credit', '0.00', 'memo'),
   per('loan', '7301', 'Collateral held', 'asset', 'debit', '0.00', 'memo'),
   fund('7302', 'Collateral held (contra)', 'liability', 'credit', '0.00', 'memo'),
+  // A guarantor that paid a call steps into the fund's claim against the borrower for what it paid
+  // (subrogation): kept per guarantor, against its contra, until the guarantor recovers it itself.
+  per('member', '7401', 'Subrogated claims held', 'asset', 'debit', '0.00', 'memo'),
+  fund('7402', 'Subrogated claims (contra)', 'liability', 'credit', '0.00', 'memo'),
 ];
 
 export function accountTemplate(code: string): AccountTemplate | undefined {

@@ -286,7 +286,7 @@ export interface ClassificationCounts {
  * of day d, in one statement: an instalment due before d and not fully paid is overdue; days past
  * due = d − the oldest such due date. A loan with none is active (正常); otherwise overdue, and
  * defaulted from `defaultAfterDaysOverdue` days (a defaulted loan stays defaulted until nothing is
- * overdue). Every change of classification or status is written to the history. With `loanId`,
+ * overdue, and as long as its recovery case is open). Every change of classification or status is written to the history. With `loanId`,
  * only that loan: after a repayment dated in a day already run, as of the last day run.
  */
 export async function classifyDay(
@@ -302,7 +302,10 @@ export async function classifyDay(
        SELECT ?::uuid AS fund_id, ?::date AS d, ?::int AS default_after, ?::int AS special_mention_max,
               ?::int AS substandard_max, ?::int AS doubtful_max, ?::timestamptz AS now, ?::uuid AS only_loan_id
      ), serviced AS MATERIALIZED (
-       SELECT l.id, l.fund_id, l.lender, l.status, l.classification, l.days_past_due, l.schedule_version
+       SELECT l.id, l.fund_id, l.lender, l.status, l.classification, l.days_past_due, l.schedule_version,
+              -- A loan in an open recovery case stays defaulted whatever its days past due (ADR 0018).
+              EXISTS (SELECT 1 FROM recovery_cases rc
+                       WHERE rc.fund_id = l.fund_id AND rc.loan_id = l.id AND rc.status = 'open') AS in_recovery
          FROM loans l CROSS JOIN params p
         WHERE l.fund_id = p.fund_id AND l.status IN ('active', 'overdue', 'defaulted') AND l.disbursed_on <= p.d
           AND (p.only_loan_id IS NULL OR l.id = p.only_loan_id)
@@ -322,7 +325,8 @@ export async function classifyDay(
      ), by_days AS (
        SELECT s.id, s.status AS old_status, s.classification AS old_class, s.days_past_due AS old_dpd, c.dpd,
               f.classification_floor,
-              CASE WHEN c.dpd = 0 THEN 'active'
+              CASE WHEN s.in_recovery THEN 'defaulted'
+                   WHEN c.dpd = 0 THEN 'active'
                    WHEN c.dpd >= p.default_after OR s.status = 'defaulted' THEN 'defaulted'
                    ELSE 'overdue' END AS new_status,
               CASE WHEN c.dpd = 0 THEN 'normal'

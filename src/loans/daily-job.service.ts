@@ -10,6 +10,7 @@ import { insertAccounts, type NewAccount } from '../ledger/ledger.repo';
 import type { LedgerService } from '../ledger/ledger.service';
 import { ENTRY_LINES_MAX, type EntryLineInput, type PostEntryInput } from '../ledger/ledger.types';
 import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
+import { openCasesOnDefault } from '../recovery/recovery.service';
 import { dailyJobError } from './daily-job.errors';
 import * as repo from './daily-job.repo';
 
@@ -165,6 +166,8 @@ export class DailyJobService {
       { defaultAfterDaysOverdue: policy.defaultAfterDaysOverdue, ...policy.classification },
       this.deps.clock.now(),
     );
+    // A pool loan the day left defaulted gets its recovery case the same day (ADR 0018).
+    await openCasesOnDefault(trx, this.deps, fund, date, { actor, requestId });
     const day: DailyJobDay = {
       date,
       policyVersion: version,

@@ -3,7 +3,7 @@ import type { Db, Trx } from '../db/knex';
 import { policySchema, type FundPolicy } from '../funds/policy';
 import type { DayCount } from './interest';
 import { instalmentOverdueSql } from './daily-job.repo';
-import { loanHoldReference, type LoanRow, type LoanStatus } from './loans.repo';
+import { loanHoldReference, type Lender, type LoanRow, type LoanStatus } from './loans.repo';
 
 /**
  * SQL of disbursements and loan servicing: disbursement requests, the repayment schedule, the
@@ -353,10 +353,13 @@ const OVERDUE_SQL = `l.status IN ('active', 'overdue', 'defaulted') AND EXISTS (
    WHERE i.fund_id = l.fund_id AND i.loan_id = l.id AND i.schedule_version = l.schedule_version
      AND ${instalmentOverdueSql('t.today')})`;
 
-/** The balances of the loan's own accounts: principal (1201, or 7101 for a peer loan), interest, penalty. */
+/**
+ * The balances of the loan's own accounts: principal (1201, or the memo accounts 7101 of a peer
+ * loan and 7201 of a bank loan), interest, penalty.
+ */
 const FIGURES_SQL = `
   coalesce((SELECT sum(b.balance) FROM accounts a JOIN account_balances b ON b.account_id = a.id
-             WHERE a.fund_id = l.fund_id AND a.loan_id = l.id AND a.base_code IN ('1201', '7101')), 0)::text
+             WHERE a.fund_id = l.fund_id AND a.loan_id = l.id AND a.base_code IN ('1201', '7101', '7201')), 0)::text
     AS principal_outstanding,
   coalesce((SELECT sum(b.balance) FROM accounts a JOIN account_balances b ON b.account_id = a.id
              WHERE a.fund_id = l.fund_id AND a.loan_id = l.id AND a.base_code = '1202'), 0)::text
@@ -377,6 +380,7 @@ export interface ListServicedFilter {
   /** Member users: the same rule, as a visibility limit. */
   visibleTo?: string | undefined;
   overdue?: boolean | undefined;
+  lender?: Lender | undefined;
   /** Fast-tracked loans in this ratification state (loans_ratification_idx). */
   ratification?: RatificationStatus | undefined;
   today: string;
@@ -402,6 +406,10 @@ export async function listServicedLoans(
     bindings.push(member, member, member);
   }
   if (filter.overdue !== undefined) where.push(filter.overdue ? `(${OVERDUE_SQL})` : `NOT (${OVERDUE_SQL})`);
+  if (filter.lender !== undefined) {
+    where.push('l.lender = ?');
+    bindings.push(filter.lender);
+  }
   if (filter.ratification !== undefined) {
     where.push('l.ratification_status = ?');
     bindings.push(filter.ratification);

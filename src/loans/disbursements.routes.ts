@@ -41,7 +41,7 @@ export const disbursementRoutes: AnyRoute[] = [
     operationId: 'disburseLoan',
     summary: 'Pay out an approved loan (or, above the maker-checker threshold, ask a second administrator to)',
     description:
-      'Runs the lending rules again (stage `disbursement`; a failure is 422 `loan_ineligible`). Below `makerCheckerAmountMin` the money moves at once (201, status `executed`): a pool loan posts Dr 1201:<loan> / Cr 1001 from its approval hold and the service fee Dr 1204:<loan> / Cr 4002; a peer loan is recorded in the memo book (Dr 7101:<loan> / Cr 7102); accepted guarantees become active (Dr 7001:<guarantor> / Cr 7002) and the repayment schedule is fixed. At or above the threshold nothing moves yet: the answer is 201 with status `awaiting_confirmation`, and another administrator confirms. A pool loan whose approval hold expired is refused (409 `loan_hold_expired`).',
+      'Runs the lending rules again (stage `disbursement`; a failure is 422 `loan_ineligible`). Below `makerCheckerAmountMin` the money moves at once (201, status `executed`): a pool loan posts Dr 1201:<loan> / Cr 1001 from its approval hold and the service fee Dr 1204:<loan> / Cr 4002; a peer loan is recorded in the memo book (Dr 7101:<loan> / Cr 7102); a bank loan’s drawdown by the bank is registered in the memo book (Dr 7201:<loan> / Cr 7202; the fund pays nothing, no hold, no fee) with its schedule on the bank’s rate from the drawdown to the contract’s maturity; accepted guarantees become active (Dr 7001:<guarantor> / Cr 7002) and the repayment schedule is fixed. At or above the threshold nothing moves yet: the answer is 201 with status `awaiting_confirmation`, and another administrator confirms. A pool loan whose approval hold expired is refused (409 `loan_hold_expired`).',
     tag: TAG,
     permission: 'loans.disburse',
     params: servicedLoanParams,
@@ -105,7 +105,7 @@ export const disbursementRoutes: AnyRoute[] = [
     operationId: 'listLoans',
     summary: 'Loans from approval on, newest first',
     description:
-      'Filter by status, by a member taking part (borrower, guarantor or peer lender), by `overdue` and by the `ratification` of fast-tracked loans (`failed`: the committee did not ratify them). Member users see only loans their enterprise borrows, guarantees or lends.',
+      'Filter by status, by a member taking part (borrower, guarantor or peer lender), by `lender` (pool, peer, bank), by `overdue` and by the `ratification` of fast-tracked loans (`failed`: the committee did not ratify them). Member users see only loans their enterprise borrows, guarantees or lends.',
     tag: TAG,
     permission: 'loans.read',
     params: fundIdParams,
@@ -117,6 +117,7 @@ export const disbursementRoutes: AnyRoute[] = [
         status: query.status,
         memberId: query.memberId,
         overdue: query.overdue,
+        lender: query.lender,
         ratification: query.ratification,
         beforeNumber: beforeNumberOf(query.cursor),
         limit: query.limit + 1,

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
+import { bankTermsView } from './bank-loans.schemas';
 import { CLASSIFICATIONS } from './daily-job.repo';
 import {
   approvalFields,
   collateralView,
   guaranteeView,
+  LENDERS,
   RATIFICATION_STATUSES,
   REPAYMENT_METHODS,
 } from './loans.schemas';
@@ -33,11 +35,13 @@ export const requestParams = z.strictObject({ fundId: uuid, loanId: uuid, reques
 
 export const disbursementBody = z
   .strictObject({
-    disbursedOn: isoDate
-      .optional()
-      .meta({ description: 'Value date of the payment; default today in the fund’s time zone; never in the future.' }),
+    disbursedOn: isoDate.optional().meta({
+      description:
+        'Value date of the payment; default today in the fund’s time zone (a bank loan: the contract’s start); never in the future. A bank loan’s drawdown is on or after its contract’s start and before its maturity.',
+    }),
     bankReference: z.string().trim().min(1).max(BANK_REFERENCE_LENGTH_MAX).meta({
-      description: 'The bank’s reference of the transfer to the borrower (or, for a peer loan, between members).',
+      description:
+        'The bank’s reference of the transfer to the borrower (for a peer loan, between members; for a bank loan, of the bank’s drawdown).',
     }),
   })
   .meta({ id: 'DisbursementRequest', example: { disbursedOn: '2026-11-10', bankReference: 'ICBC-20261110-000123' } });
@@ -53,6 +57,7 @@ export const listLoansQuery = z.strictObject({
     .optional()
     .meta({ description: 'Loans this member takes part in: borrower, guarantor or peer lender.' }),
   overdue: booleanParam.optional(),
+  lender: z.enum(LENDERS).optional().meta({ description: 'Only loans of this lender: pool, peer or bank.' }),
   ratification: z.enum(RATIFICATION_STATUSES).optional().meta({
     description:
       'Fast-tracked loans by ratification: `pending` (waiting for the next meeting), `ratified`, or `failed` (the committee did not ratify; the loan stands and the exception stays visible).',
@@ -118,7 +123,11 @@ const loanSummaryFields = {
   number: z.int(),
   status: z.enum(LOAN_STATES),
   borrowerMemberId: uuid,
-  lender: z.object({ type: z.enum(['pool', 'peer']), memberId: uuid.nullable() }),
+  lender: z.object({
+    type: z.enum(LENDERS),
+    memberId: uuid.nullable(),
+    bank: bankTermsView.optional().meta({ description: 'A bank loan’s contract; absent for pool and peer loans.' }),
+  }),
   amount: amountOutput,
   termDays: z.int(),
   repaymentMethod: z.enum(REPAYMENT_METHODS),
@@ -139,7 +148,8 @@ const loanSummaryFields = {
     description: 'Days since the oldest unpaid instalment fell due, as of the last day the daily job ran.',
   }),
   principalOutstanding: amountOutput.meta({
-    description: 'Balance of 1201:<loan> (for a peer loan, of the memo account 7101:<loan>).',
+    description:
+      'Balance of 1201:<loan> (for a peer loan, of the memo account 7101:<loan>; for a bank loan, of 7201:<loan>).',
   }),
   overdue: z.boolean().meta({ description: 'An instalment fell due before today and is not fully paid.' }),
 };

@@ -21,6 +21,7 @@ import type {
   ScheduleView,
 } from './disbursements.schemas';
 import { toDisbursementView, toLoanSummaryView, toLoanView, toScheduleView } from './disbursements.views';
+import { bankDrawdownOn, bankScheduleTerms } from './bank-loans.terms';
 import { assertEligible, checkEligibility, circleCandidatesOf } from './eligibility';
 import * as loansRepo from './loans.repo';
 import type { LoanService } from './loans.service';
@@ -38,6 +39,7 @@ export interface ListLoansFilter {
   status?: loansRepo.LoanStatus | undefined;
   memberId?: string | undefined;
   overdue?: boolean | undefined;
+  lender?: loansRepo.Lender | undefined;
   ratification?: repo.RatificationStatus | undefined;
   beforeNumber?: number | undefined;
   limit: number;
@@ -75,6 +77,12 @@ export interface DisbursementOutcome {
  *   fee receivable / Cr 4002 fee income with kind `loan.service_fee`.
  * - A disbursement may be dated back, but not before the application was submitted (fund's time
  *   zone) and never in the future; the schedule runs from that date.
+ * - A bank loan (docs/adr/0017-bank-loans.md): the registration of the bank's drawdown. The fund
+ *   pays nothing (no hold, no fee): the principal goes to the memo book, Dr 7201:<loan> / Cr 7202;
+ *   the guarantees activate as for any loan, under the same locks and capacity check. The drawdown
+ *   is dated within the contract (default its start) and the schedule runs on the bank's rate from
+ *   it to the contract's maturity, so the fund sees what falls due. Maker-checker applies as to
+ *   peer loans: the registration binds the guarantors.
  */
 export class DisbursementService {
   constructor(readonly deps: DisbursementServiceDeps) {}
@@ -89,15 +97,12 @@ export class DisbursementService {
     requestId: string,
   ): Promise<DisbursementOutcome> {
     const today = this.deps.funds.today(fund);
-    const disbursedOn = input.disbursedOn ?? today;
-    if (disbursedOn > today) {
-      throw disbursementError(
-        'disbursed_on_in_future',
-        `The disbursement date ${disbursedOn} is after today (${today} in the fund's time zone).`,
-        { disbursedOn, today },
-      );
-    }
+    const requestedOn = input.disbursedOn ?? today;
+    assertNotFuture(requestedOn, today);
     const loan = await this.lockApproved(trx, fund, loanId);
+    // A bank's drawdown is dated within its contract, by default on the contract's start.
+    const disbursedOn = loan.lender === 'bank' ? bankDrawdownOn(loan, input.disbursedOn) : requestedOn;
+    assertNotFuture(disbursedOn, today);
     const waiting = await repo.waitingRequestOf(trx, fund.id, loan.id);
     if (waiting) {
       throw disbursementError(
@@ -204,6 +209,7 @@ export class DisbursementService {
       involving: filter.memberId,
       visibleTo: memberScope(principal),
       overdue: filter.overdue,
+      lender: filter.lender,
       ratification: filter.ratification,
       today: this.deps.funds.today(fund),
       beforeNumber: filter.beforeNumber,
@@ -249,13 +255,15 @@ export class DisbursementService {
     const { actor, requestId } = by;
     const terms = await repo.policyOfVersion(trx, fund.id, loan.policy_version!);
     assert(terms, `loan ${loan.id} keeps policy version ${loan.policy_version}, which does not exist`);
+    // A bank loan runs on the bank's rate from its drawdown to the contract's maturity.
+    const contract = loan.lender === 'bank' ? bankScheduleTerms(loan, request.disbursed_on) : null;
     const schedule = generateSchedule({
       principal: loan.amount,
-      rateAnnual: terms.rateAnnual,
+      rateAnnual: contract?.rateAnnual ?? terms.rateAnnual,
       dayCount: terms.dayCount,
       method: loan.repayment_method,
       startDate: request.disbursed_on,
-      termDays: loan.term_days,
+      termDays: contract?.termDays ?? loan.term_days,
       serviceFeeRate: loan.lender === 'pool' ? terms.serviceFeeRate : '0',
     });
     const post = { fundId: fund.id, effectiveDate: request.disbursed_on, actor, requestId };
@@ -281,6 +289,23 @@ export class DisbursementService {
         });
         entries.serviceFee = entry.id;
       }
+    } else if (loan.lender === 'bank') {
+      const outstanding = await this.deps.ledger.ensureSubAccount(trx, fund.id, '7201', { loanId: loan.id });
+      const contra = await repo.fundAccountId(trx, fund.id, '7202');
+      const { entry } = await this.deps.ledger.postEntry(trx, {
+        ...post,
+        kind: 'loan.bank_drawdown',
+        memo: `Bank loan #${loan.number}: drawn from ${loan.bank_name} under contract ${loan.bank_contract_number}, bank reference ${request.bank_reference}`.slice(
+          0,
+          500,
+        ),
+        idempotencyKey: key('principal'),
+        lines: [
+          { accountId: outstanding.id, side: 'debit', amount },
+          { accountId: contra, side: 'credit', amount },
+        ],
+      });
+      entries.principal = entry.id;
     } else {
       const outstanding = await this.deps.ledger.ensureSubAccount(trx, fund.id, '7101', { loanId: loan.id });
       const contra = await repo.fundAccountId(trx, fund.id, '7102');
@@ -316,7 +341,7 @@ export class DisbursementService {
         status: 'active',
         disbursed_on: request.disbursed_on,
         maturity_date: schedule.maturityDate,
-        rate_annual: terms.rateAnnual,
+        rate_annual: contract?.rateAnnual ?? terms.rateAnnual,
         day_count: terms.dayCount,
         penalty_uplift_pct: terms.penaltyUpliftPct,
         service_fee: formatAmount(schedule.serviceFee),
@@ -507,6 +532,16 @@ export class DisbursementService {
       );
     }
     return loan;
+  }
+}
+
+function assertNotFuture(disbursedOn: string, today: string): void {
+  if (disbursedOn > today) {
+    throw disbursementError(
+      'disbursed_on_in_future',
+      `The disbursement date ${disbursedOn} is after today (${today} in the fund's time zone).`,
+      { disbursedOn, today },
+    );
   }
 }
 

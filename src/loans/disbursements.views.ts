@@ -1,10 +1,12 @@
 import { assert } from '../assert';
+import { bankFieldOf } from './bank-loans.terms';
 import { circleOf } from '../guarantees/guarantees.schemas';
 import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
 import type { Classification } from './daily-job.repo';
 import type * as repo from './disbursements.repo';
 import type { DisbursementView, LoanSummaryView, LoanView, ScheduleView } from './disbursements.schemas';
 import type { CollateralRow, GuaranteeRow, LoanStatus } from './loans.repo';
+import { jointGroupOf } from '../guarantees/joint-groups.views';
 import { approvalFieldsOf, collateralCounted } from './loans.views';
 
 /** Rows → the JSON the API promises. Amounts leave as 2-decimal strings, instants as ISO strings. */
@@ -61,7 +63,7 @@ export function toLoanSummaryView(loan: repo.LoanWithFigures): LoanSummaryView {
     number: loan.number,
     status: loan.status as LoanState,
     borrowerMemberId: loan.borrower_member_id,
-    lender: { type: loan.lender, memberId: loan.peer_lender_member_id },
+    lender: { type: loan.lender, memberId: loan.peer_lender_member_id, ...bankFieldOf(loan) },
     amount: fen(loan.amount),
     termDays: loan.term_days,
     repaymentMethod: loan.repayment_method,
@@ -119,6 +121,7 @@ export function toLoanView(
       decidedAt: isoOrNull(g.decided_at),
       declineReason: g.decline_reason,
       ...circleOf(g),
+      ...jointGroupOf(g),
     })),
     collateral: related.collateral.map((c) => ({
       id: c.id,

@@ -1,9 +1,10 @@
-import Decimal from 'decimal.js';
 import type { Db } from '../db/knex';
 import type { Fund } from '../funds/funds.service';
 import type { FundPolicy } from '../funds/policy';
 import { findCircles, type CircleCandidate, type CircleView } from '../guarantees/circles';
+import { jointGroupRules } from '../guarantees/joint-groups.loans';
 import { membersWithOverdueCalls } from '../members/members.repo';
+import { guarantorCapacity, paidInBorrowingLimit, relatedGroupLimit, singleBorrowerLimit } from '../funds/limits';
 import { formatAmount, Money, roundHalfUp, ZERO } from '../money/money';
 import { loanError } from './loans.errors';
 import * as repo from './loans.repo';
@@ -22,6 +23,11 @@ import { coverageOf } from './loans.views';
  *   rules that protect the pool — the paid-in multiple, the single-borrower and related-group
  *   shares of pool capital, and the available pool cash — and instead need the lender's agreement.
  *   Borrower standing, term, coverage and the guarantor rules apply to both kinds of loan.
+ * - Bank loans lend a bank's money (docs/adr/0017-bank-loans.md): like peer loans they skip the
+ *   rules that protect the pool (paid-in multiple, single-borrower and related-group shares, pool
+ *   cash), and also the term maximum — the bank's contract sets the term, and the guarantors
+ *   consent to that contract. No member lends, so there is no lender rule. Borrower standing,
+ *   coverage, the guarantor rules, capacity and circles apply as to every loan.
  * - Pool exposure of a borrower = the amounts of its approved pool loans not yet disbursed + the
  *   principal receivable balances (1201:<loan>) of its pool loans; the loan checked is never in it.
  * - A guarantor's capacity (ADR 0015) counts what it stands behind on live loans: its active
@@ -33,6 +39,10 @@ import { coverageOf } from './loans.views';
  * - Guarantee circles (ADR 0015): under `guaranteeCircleMode: 'refuse'` a standing guarantee of the
  *   loan that closes a cycle of live guarantees fails rule `guarantee_circle`, with the cycle; under
  *   `flag` the rules pass and the caller records the cycle on the guarantee.
+ * - Joint guarantee groups (ADR 0016): a loan backed by a group passes `joint_group_member` (the
+ *   group approved, the borrower a current member) and `joint_group_limit` (the group's other
+ *   loans plus this one within its limit); the group's guarantees cover the loan once, capped by the
+ *   group's free limit, and count towards each guarantor's capacity at its equal share only.
  * - Limits that are a share or a multiple are rounded DOWN to the fen (rounding point E1): every
  *   figure compared against them has 2 decimals, so "≤ exact limit" and "≤ rounded-down limit" are
  *   the same test. The liquidity reserve is rounded half-up (R1), as exits compute it.
@@ -56,7 +66,9 @@ export type EligibilityRule =
   | 'guarantor_not_in_default'
   | 'guarantor_capacity'
   | 'guarantee_circle'
-  | 'pool_cash_available';
+  | 'pool_cash_available'
+  | 'joint_group_member'
+  | 'joint_group_limit';
 
 export interface EligibilityFailure {
   rule: EligibilityRule;
@@ -80,15 +92,13 @@ export interface EligibilityInput {
   today: string;
 }
 
-const floorFen = (value: Money): Money => value.toDecimalPlaces(2, Decimal.ROUND_DOWN);
-const shareOf = (pct: string, base: Money): Money => Money.max(floorFen(base.times(pct).div(100)), ZERO);
 const fen = (value: Money): string => formatAmount(value);
 
 export async function checkEligibility(db: Db, input: EligibilityInput): Promise<EligibilityFailure[]> {
   const { loan } = input;
   const failures: EligibilityFailure[] = [];
   failures.push(...(await borrowerRules(db, input)));
-  if (loan.term_days > input.policy.termDaysMax) {
+  if (loan.lender !== 'bank' && loan.term_days > input.policy.termDaysMax) {
     failures.push({
       rule: 'term_days_max',
       limit: String(input.policy.termDaysMax),
@@ -97,8 +107,12 @@ export async function checkEligibility(db: Db, input: EligibilityInput): Promise
     });
   }
   if (loan.lender === 'peer') failures.push(...(await peerLenderRules(db, input)));
-  else failures.push(...(await poolLimitRules(db, input)));
-  failures.push(...(await coverageRules(db, input)));
+  if (loan.lender === 'pool') failures.push(...(await poolLimitRules(db, input)));
+  // A loan backed by a joint guarantee group (ADR 0016): the group's rules, and what the group can
+  // cover of the loan (its free limit), for the coverage rule.
+  const group = loan.joint_group_id === null ? null : await jointGroupRules(db, loan);
+  if (group) failures.push(...group.failures);
+  failures.push(...(await coverageRules(db, input, group?.free)));
   if (input.policy.guaranteeCircleMode === 'refuse') failures.push(...(await circleRule(db, input)));
   if (loan.lender === 'pool') {
     const cash = await poolCashRule(db, input);
@@ -194,7 +208,7 @@ async function poolLimitRules(db: Db, { fund, loan, policy }: EligibilityInput):
   const poolCapital = new Money(pool.capital);
   const exposure = amount.plus(await repo.poolExposure(db, fund.id, [memberId], loan.id));
 
-  const multipleLimit = Money.max(floorFen(new Money(borrower.paid_in).times(policy.loanLimitPaidInMultiple)), ZERO);
+  const multipleLimit = paidInBorrowingLimit(policy, new Money(borrower.paid_in));
   if (exposure.gt(multipleLimit)) {
     failures.push({
       rule: 'loan_limit_paid_in_multiple',
@@ -204,7 +218,7 @@ async function poolLimitRules(db: Db, { fund, loan, policy }: EligibilityInput):
       memberId,
     });
   }
-  const singleLimit = shareOf(policy.singleBorrowerLimitPct, poolCapital);
+  const singleLimit = singleBorrowerLimit(policy, poolCapital);
   if (exposure.gt(singleLimit)) {
     failures.push({
       rule: 'single_borrower_limit',
@@ -217,7 +231,7 @@ async function poolLimitRules(db: Db, { fund, loan, policy }: EligibilityInput):
   if (borrower.related_group !== null) {
     const group = await repo.relatedGroupMembers(db, fund.id, borrower.related_group);
     const groupExposure = amount.plus(await repo.poolExposure(db, fund.id, group, loan.id));
-    const groupLimit = shareOf(policy.relatedGroupLimitPct, poolCapital);
+    const groupLimit = relatedGroupLimit(policy, poolCapital);
     if (groupExposure.gt(groupLimit)) {
       failures.push({
         rule: 'related_group_limit',
@@ -231,12 +245,16 @@ async function poolLimitRules(db: Db, { fund, loan, policy }: EligibilityInput):
   return failures;
 }
 
-async function coverageRules(db: Db, { fund, loan, policy, stage }: EligibilityInput): Promise<EligibilityFailure[]> {
+async function coverageRules(
+  db: Db,
+  { fund, loan, policy, stage }: EligibilityInput,
+  groupFree: Money | undefined,
+): Promise<EligibilityFailure[]> {
   const failures: EligibilityFailure[] = [];
   // Sequential: `db` is often the caller's transaction, one connection, one query at a time.
   const guarantees = await repo.guaranteesOf(db, fund.id, [loan.id]);
   const collateral = await repo.collateralOf(db, fund.id, [loan.id]);
-  const coverage = coverageOf(loan, guarantees, collateral, policy.guaranteeCoveragePct);
+  const coverage = coverageOf(loan, guarantees, collateral, policy.guaranteeCoveragePct, groupFree);
   if (coverage.total.lt(coverage.required)) {
     const waiting = coverage.proposed.gt(0) ? `; ${fen(coverage.proposed)} of guarantees still await consent` : '';
     failures.push({
@@ -278,7 +296,7 @@ async function coverageRules(db: Db, { fund, loan, policy, stage }: EligibilityI
     }
     const forecast = stage === 'disbursement' ? ZERO : new Money(g.accepted_other);
     const committed = new Money(g.active_other).plus(forecast).plus(g.own_outstanding);
-    const capacity = Money.max(floorFen(new Money(g.paid_in).times(policy.guarantorCapacityPaidInMultiple)), ZERO);
+    const capacity = guarantorCapacity(policy, new Money(g.paid_in));
     if (committed.gt(capacity)) {
       failures.push({
         rule: 'guarantor_capacity',
@@ -312,6 +330,7 @@ export async function circleCandidatesOf(
       guarantorId: g.guarantor_member_id,
       borrowerId: g.borrower_member_id,
       loan: { id: loan.id, number: loan.number },
+      jointGroupId: g.joint_group_id,
     }));
 }
 

@@ -7,6 +7,7 @@ export const EXTENSION_ERRORS = {
   not_borrower: { status: 403, title: "Only the borrower's users or an administrator may do this" },
   not_guarantor: { status: 403, title: "Only the guarantor's users may consent to an extension" },
   loan_not_extendable: { status: 409, title: 'Only a disbursed loan not yet closed can be extended' },
+  bank_loan_not_extendable: { status: 409, title: 'A bank loan is extended by its bank, not by the fund' },
   extension_already_open: { status: 409, title: 'The loan already has an extension in progress' },
   extension_not_withdrawable: { status: 409, title: 'The extension can no longer be withdrawn' },
   extension_closed: { status: 409, title: 'The extension is no longer open for consents' },

@@ -22,7 +22,7 @@ export const extensionRoutes: AnyRoute[] = [
     operationId: 'requestLoanExtension',
     summary: 'Ask for a later maturity (展期): guarantors consent, then the committee decides',
     description:
-      'By the borrower’s users or an administrator, for an active, overdue or defaulted loan whose borrower is active. One extension in progress per loan (409 `extension_already_open`). The new maturity must be after the current one (422 `maturity_not_extended`) and after today (422 `maturity_not_after_today`), and the whole term from disbursement within the policy’s `termDaysMax` (422 `extension_term_exceeds_policy`). Every active guarantee is asked to consent (Civil Code art. 695). The committee puts it on an agenda (`extensionIds` of POST …/meetings); an approval regenerates the schedule. Changes the schedule once approved: an Idempotency-Key is required.',
+      'By the borrower’s users or an administrator, for an active, overdue or defaulted pool or peer loan whose borrower is active (a bank loan: 409 `bank_loan_not_extendable`, its bank extends it). One extension in progress per loan (409 `extension_already_open`). The new maturity must be after the current one (422 `maturity_not_extended`) and after today (422 `maturity_not_after_today`), and the whole term from disbursement within the policy’s `termDaysMax` (422 `extension_term_exceeds_policy`). Every active guarantee is asked to consent (Civil Code art. 695). The committee puts it on an agenda (`extensionIds` of POST …/meetings); an approval regenerates the schedule. Changes the schedule once approved: an Idempotency-Key is required.',
     tag: TAG,
     permission: 'loan_extensions.request',
     params: loanParams,

@@ -531,11 +531,19 @@ function assertBorrowerSide(principal: Principal, loan: servicing.ServicedLoanRo
 }
 
 /**
- * Active, overdue and defaulted loans may be extended. A defaulted loan too: rescheduling is how a
+ * Active, overdue and defaulted pool and peer loans may be extended (a bank loan's term is the
+ * bank's contract, docs/adr/0017-bank-loans.md). A defaulted loan too: rescheduling is how a
  * mutual fund works out a member's default before calling the guarantees, and the restructured
  * classification keeps it non-performing (ADR 0013).
  */
 function assertExtendable(loan: servicing.ServicedLoanRow): void {
+  if (loan.lender === 'bank') {
+    throw extensionError(
+      'bank_loan_not_extendable',
+      'A bank loan is extended by its bank: the fund records the bank’s contract as registered and reschedules nothing of it.',
+      { lender: loan.lender },
+    );
+  }
   if (!servicing.SERVICED_STATES.includes(loan.status)) {
     throw extensionError(
       'loan_not_extendable',

@@ -11,7 +11,7 @@ import { liveEdgesRelation, type StoredCircle } from '../guarantees/guarantees.r
 
 // knex treats every "?" in raw SQL as a binding: the SQL below contains no other "?".
 
-export type Lender = 'pool' | 'peer';
+export type Lender = 'pool' | 'peer' | 'bank';
 export type RepaymentMethod = 'bullet' | 'equal_installment' | 'equal_principal';
 export type LoanStatus =
   | 'draft'
@@ -48,6 +48,12 @@ export interface LoanRow {
   peer_lender_decided_by: string | null;
   peer_lender_decided_at: Date | null;
   peer_lender_decline_reason: string | null;
+  /** A bank loan's contract (migration 20261128000300); null for pool and peer loans. */
+  bank_name: string | null;
+  bank_contract_number: string | null;
+  bank_rate_annual: string | null;
+  bank_start_on: string | null;
+  bank_maturity_on: string | null;
   amount: string;
   purpose: string;
   term_days: number;
@@ -56,6 +62,8 @@ export interface LoanRow {
   wanted_on: string;
   status: LoanStatus;
   restructured: boolean;
+  /** The joint guarantee group backing the loan (ADR 0016); null for other loans. */
+  joint_group_id: string | null;
   policy_version: number | null;
   submitted_at: Date | null;
   withdrawn_at: Date | null;
@@ -72,6 +80,11 @@ export type LoanTermsColumns = Pick<
   | 'lender'
   | 'peer_lender_member_id'
   | 'peer_lender_consent'
+  | 'bank_name'
+  | 'bank_contract_number'
+  | 'bank_rate_annual'
+  | 'bank_start_on'
+  | 'bank_maturity_on'
   | 'amount'
   | 'purpose'
   | 'term_days'
@@ -81,7 +94,8 @@ export type LoanTermsColumns = Pick<
 >;
 
 export type NewLoanRow = LoanTermsColumns &
-  Pick<LoanRow, 'fund_id' | 'number' | 'borrower_member_id' | 'created_by' | 'created_at' | 'updated_at'>;
+  Pick<LoanRow, 'fund_id' | 'number' | 'borrower_member_id' | 'created_by' | 'created_at' | 'updated_at'> &
+  Partial<Pick<LoanRow, 'joint_group_id'>>;
 
 export interface GuaranteeRow {
   id: string;
@@ -100,6 +114,8 @@ export interface GuaranteeRow {
   /** The guarantee circle a check found it closes, under the policy's `flag` mode (ADR 0015). */
   circle: StoredCircle | null;
   circle_flagged_at: Date | null;
+  /** Given as a member of this joint guarantee group (ADR 0016): accepted by its consent to the group. */
+  joint_group_id: string | null;
 }
 
 export type NewGuaranteeRow = Pick<
@@ -400,11 +416,14 @@ export interface GuarantorFigures {
   guarantor_member_id: string;
   guarantee_status: GuaranteeStatus;
   amount: string;
-  /** What this guarantee commits: its amount, or once active the amount less what was released. */
+  /**
+   * What this guarantee commits: its amount, or once active the amount less what was released; a
+   * joint group's guarantee its equal share of that (ADR 0016, rule S1).
+   */
   own_outstanding: string;
   member_status: string;
   paid_in: string;
-  /** Σ outstanding of the guarantor's OTHER active guarantees on live loans (ADR 0015). */
+  /** Σ outstanding of the guarantor's OTHER active guarantees on live loans (ADR 0015), group ones at their share. */
   active_other: string;
   /** Σ amounts of the guarantor's OTHER accepted, not yet active, guarantees on live loans. */
   accepted_other: string;
@@ -422,14 +441,14 @@ export async function guarantorFigures(db: Db, fundId: string, loanId: string): 
   const result = await db.raw<{ rows: GuarantorFigures[] }>(
     `WITH e AS (${edges.sql})
      SELECT g.id AS guarantee_id, g.guarantor_member_id, g.status AS guarantee_status, g.amount::text AS amount,
-            coalesce((SELECT e.outstanding FROM e WHERE e.kind = 'loan_guarantee' AND e.guarantee_id = g.id),
+            coalesce((SELECT e.capacity_share FROM e WHERE e.kind = 'loan_guarantee' AND e.guarantee_id = g.id),
                      g.amount::text) AS own_outstanding,
             m.status AS member_status,
             coalesce(p.balance, 0)::text AS paid_in,
-            coalesce((SELECT sum(e.outstanding::numeric) FROM e
+            coalesce((SELECT sum(e.capacity_share::numeric) FROM e
                        WHERE e.guarantor_member_id = g.guarantor_member_id AND e.guarantee_id <> g.id
                          AND e.guarantee_status = 'active'), 0)::text AS active_other,
-            coalesce((SELECT sum(e.outstanding::numeric) FROM e
+            coalesce((SELECT sum(e.capacity_share::numeric) FROM e
                        WHERE e.guarantor_member_id = g.guarantor_member_id AND e.guarantee_id <> g.id
                          AND e.guarantee_status = 'accepted'), 0)::text AS accepted_other,
             coalesce(d.n, 0)::int AS defaulted_loans

@@ -35,7 +35,7 @@ export const loansRoutes: AnyRoute[] = [
     handler: async ({ body, ctx }) => {
       const fund = fundOf(ctx);
       return runCommand(ctx, { idempotency: 'optional' }, async (trx) => {
-        const view = await ctx.app.services.loans.create(trx, fund, ctx.principal, body);
+        const view = await ctx.app.services.loans.create(trx, fund, ctx.principal, body, ctx.requestId);
         return {
           status: 201,
           body: view,
@@ -67,7 +67,14 @@ export const loansRoutes: AnyRoute[] = [
     handler: async ({ params, body, ctx }) => {
       const fund = fundOf(ctx);
       return runCommand(ctx, { idempotency: 'optional' }, async (trx) => {
-        const { view, reopened } = await ctx.app.services.loans.update(trx, fund, ctx.principal, params.loanId, body);
+        const { view, reopened } = await ctx.app.services.loans.update(
+          trx,
+          fund,
+          ctx.principal,
+          params.loanId,
+          body,
+          ctx.requestId,
+        );
         return {
           status: 200,
           body: view,
@@ -98,7 +105,13 @@ export const loansRoutes: AnyRoute[] = [
     handler: async ({ params, ctx }) => {
       const fund = fundOf(ctx);
       return runCommand(ctx, { idempotency: 'optional' }, async (trx) => {
-        const { view, policyVersion } = await ctx.app.services.loans.submit(trx, fund, ctx.principal, params.loanId);
+        const { view, policyVersion } = await ctx.app.services.loans.submit(
+          trx,
+          fund,
+          ctx.principal,
+          params.loanId,
+          ctx.requestId,
+        );
         return {
           status: 200,
           body: view,
@@ -106,7 +119,16 @@ export const loansRoutes: AnyRoute[] = [
             action: 'loans.application.submit',
             targetType: 'loan',
             targetId: view.id,
-            payload: { policyVersion, amount: view.amount, coverage: view.coverage },
+            payload: {
+              policyVersion,
+              amount: view.amount,
+              coverage: view.coverage,
+              // Submission gives the loan the guarantees of its joint group (ADR 0016).
+              jointGroupId: view.jointGroupId,
+              jointGroupGuarantees: view.guarantees
+                .filter((g) => g.jointGroupId !== undefined)
+                .map((g) => ({ id: g.id, memberId: g.memberId, amount: g.amount })),
+            },
           },
         };
       });
@@ -167,12 +189,18 @@ export const loansRoutes: AnyRoute[] = [
     handler: async ({ params, body, ctx }) => {
       const fund = fundOf(ctx);
       return runCommand(ctx, { idempotency: 'optional' }, async (trx) => {
-        const { view, guarantee } = await ctx.app.services.loans.decideGuarantee(trx, fund, ctx.principal, {
-          loanId: params.loanId,
-          guaranteeId: params.guaranteeId,
-          decision: body.decision,
-          reason: body.reason,
-        });
+        const { view, guarantee } = await ctx.app.services.loans.decideGuarantee(
+          trx,
+          fund,
+          ctx.principal,
+          {
+            loanId: params.loanId,
+            guaranteeId: params.guaranteeId,
+            decision: body.decision,
+            reason: body.reason,
+          },
+          ctx.requestId,
+        );
         return {
           status: 200,
           body: view,

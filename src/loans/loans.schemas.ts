@@ -5,6 +5,7 @@ import { circleFlagView } from '../guarantees/guarantees.schemas';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
 import { Money } from '../money/money';
+import { bankLenderInput, bankTermsView } from './bank-loans.schemas';
 
 /** Request and response shapes of loan applications, their guarantees and collateral. */
 
@@ -28,6 +29,7 @@ export const LOAN_STATUSES = [
   'withdrawn',
   'cancelled',
 ] as const;
+export const LENDERS = ['pool', 'peer', 'bank'] as const;
 export const REPAYMENT_METHODS = ['bullet', 'equal_installment', 'equal_principal'] as const;
 export const APPROVAL_ROUTES = ['committee', 'fast_track'] as const;
 export { RATIFICATION_STATUSES };
@@ -72,8 +74,12 @@ export const lenderInput = z
       type: z.literal('peer'),
       memberId: uuid.meta({ description: 'The lending member; it must agree (lender-consent).' }),
     }),
+    bankLenderInput,
   ])
-  .meta({ description: 'Who lends: the pool, or one member to another (peer loan).' });
+  .meta({
+    description:
+      'Who lends: the pool, one member to another (peer loan), or a bank whose contract members guarantee (bank loan).',
+  });
 
 export const guarantorInput = z.strictObject({
   memberId: uuid,
@@ -98,6 +104,11 @@ const guarantorsInput = z
 
 const collateralListInput = z.array(collateralInput).max(COLLATERAL_ITEMS_MAX);
 
+const jointGroupIdInput = uuid.meta({
+  description:
+    'A joint guarantee group (联保小组) backing the loan: an approved group the borrower is a current member of. At submission its other members guarantee the loan, jointly and severally, for its whole amount.',
+});
+
 const termFields = {
   amount: positiveAmountInput.meta({ description: 'Principal asked for.' }),
   purpose: z.string().trim().min(1).max(PURPOSE_LENGTH_MAX),
@@ -117,6 +128,7 @@ export const createApplicationBody = z
     emergency: termFields.emergency.default(false),
     guarantors: guarantorsInput.default([]),
     collateral: collateralListInput.default([]),
+    jointGroupId: jointGroupIdInput.optional(),
   })
   .meta({
     id: 'LoanApplicationRequest',
@@ -149,6 +161,7 @@ export const updateApplicationBody = z
     ...termFields,
     guarantors: guarantorsInput.meta({ description: 'Replaces the list; unchanged guarantees keep their consent.' }),
     collateral: collateralListInput.meta({ description: 'Replaces the list.' }),
+    jointGroupId: jointGroupIdInput.nullable().meta({ description: 'The backing group; null: none.' }),
     version: z.int().min(1).meta({ description: 'The version you read; refused if the draft changed since.' }),
   })
   .partial()
@@ -216,6 +229,10 @@ export const guaranteeView = z
     decidedAt: timestamp.nullable(),
     declineReason: z.string().nullable(),
     circle: circleFlagView.optional(),
+    jointGroupId: uuid.optional().meta({
+      description:
+        'Given as a member of this joint guarantee group: accepted by its consent to the group; absent otherwise.',
+    }),
   })
   .meta({ id: 'LoanGuarantee' });
 
@@ -233,7 +250,9 @@ export const collateralView = z
 
 export const coverageView = z
   .object({
-    guarantees: amountOutput.meta({ description: 'Σ accepted and active guarantees.' }),
+    guarantees: amountOutput.meta({
+      description: 'Σ accepted and active guarantees; a joint guarantee group’s guarantees count once, for the loan.',
+    }),
     collateral: amountOutput.meta({ description: 'Σ collateral after haircut.' }),
     total: amountOutput,
     proposed: amountOutput.meta({ description: 'Σ guarantees still waiting for the guarantor; not counted.' }),
@@ -251,9 +270,10 @@ export const applicationView = z
     status: z.enum(LOAN_STATUSES),
     borrowerMemberId: uuid,
     lender: z.object({
-      type: z.enum(['pool', 'peer']),
+      type: z.enum(LENDERS),
       memberId: uuid.nullable(),
       consent: consentView.nullable().meta({ description: 'The peer lender’s agreement; null for pool loans.' }),
+      bank: bankTermsView.optional().meta({ description: 'A bank loan’s contract; absent for pool and peer loans.' }),
     }),
     amount: amountOutput,
     purpose: z.string(),
@@ -262,6 +282,7 @@ export const applicationView = z
     emergency: z.boolean(),
     wantedOn: isoDate,
     restructured: z.boolean(),
+    jointGroupId: uuid.nullable().meta({ description: 'The joint guarantee group backing the loan; null: none.' }),
     ...approvalFields,
     guarantees: z.array(guaranteeView),
     collateral: z.array(collateralView),

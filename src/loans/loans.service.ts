@@ -7,9 +7,11 @@ import type { Db, Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { FundPolicy } from '../funds/policy';
 import { circleRefusal, findCircles, flagCircles, type CircleStage } from '../guarantees/circles';
+import { addGroupGuarantees, checkLoanGroup } from '../guarantees/joint-groups.loans';
 import type { LedgerService } from '../ledger/ledger.service';
 import { lockMember } from '../members/members.repo';
 import { formatAmount, Money } from '../money/money';
+import { bankColumns, bankLenderOf, checkBankTerm, contractTakenOr, sameBankContract } from './bank-loans.terms';
 import {
   assertEligible,
   checkEligibility,
@@ -67,7 +69,13 @@ interface Parties {
 export class LoanService {
   constructor(readonly deps: LoanServiceDeps) {}
 
-  async create(trx: Trx, fund: Fund, principal: Principal, input: CreateApplicationInput): Promise<ApplicationView> {
+  async create(
+    trx: Trx,
+    fund: Fund,
+    principal: Principal,
+    input: CreateApplicationInput,
+    requestId: string | null,
+  ): Promise<ApplicationView> {
     const scope = memberScope(principal);
     if (scope !== undefined && scope !== input.borrowerMemberId) {
       throw loanError(
@@ -83,33 +91,48 @@ export class LoanService {
       guarantorIds: input.guarantors.map((g) => g.memberId),
     });
     checkDates(today, input.wantedOn, input.collateral);
+    checkBankTerm(input.lender, input.termDays);
     await this.checkMembersExist(trx, fund.id, [
       input.borrowerMemberId,
       ...(input.lender.type === 'peer' ? [input.lender.memberId] : []),
       ...input.guarantors.map((g) => g.memberId),
     ]);
+    if (input.jointGroupId !== undefined) {
+      await checkLoanGroup(
+        trx,
+        fund.id,
+        input.jointGroupId,
+        input.borrowerMemberId,
+        input.guarantors.map((g) => g.memberId),
+      );
+    }
     const now = this.deps.clock.now();
-    const loan = await repo.insertLoan(trx, {
-      fund_id: fund.id,
-      number: await repo.nextLoanNumber(trx, fund.id),
-      borrower_member_id: input.borrowerMemberId,
-      ...lenderColumns(input.lender),
-      amount: formatAmount(new Money(input.amount)),
-      purpose: input.purpose,
-      term_days: input.termDays,
-      repayment_method: input.repaymentMethod,
-      emergency: input.emergency,
-      wanted_on: input.wantedOn,
-      created_by: principal.userId,
-      created_at: now,
-      updated_at: now,
-    });
+    const loan = await repo
+      .insertLoan(trx, {
+        fund_id: fund.id,
+        number: await repo.nextLoanNumber(trx, fund.id),
+        borrower_member_id: input.borrowerMemberId,
+        ...lenderColumns(input.lender),
+        amount: formatAmount(new Money(input.amount)),
+        purpose: input.purpose,
+        term_days: input.termDays,
+        repayment_method: input.repaymentMethod,
+        emergency: input.emergency,
+        wanted_on: input.wantedOn,
+        joint_group_id: input.jointGroupId ?? null,
+        created_by: principal.userId,
+        created_at: now,
+        updated_at: now,
+      })
+      .catch((error: unknown) => {
+        throw contractTakenOr(error, input.lender);
+      });
     await repo.insertGuarantees(
       trx,
       input.guarantors.map((g) => newGuarantee(loan, g, now)),
     );
     await repo.replaceCollateral(trx, fund.id, loan.id, collateralRows(loan, input.collateral));
-    await this.checkCircles(trx, fund, principal, loan, 'proposal');
+    await this.checkCircles(trx, fund, { principal, requestId }, loan, 'proposal');
     return this.view(trx, fund, loan);
   }
 
@@ -126,6 +149,7 @@ export class LoanService {
     principal: Principal,
     loanId: string,
     input: UpdateApplicationInput,
+    requestId: string | null,
   ): Promise<{ view: ApplicationView; reopened: number }> {
     const loan = await this.lockVisible(trx, fund, principal, loanId);
     assertBorrowerSide(principal, loan);
@@ -145,15 +169,22 @@ export class LoanService {
       : current.filter((g) => g.status !== 'withdrawn' && g.status !== 'declined').map((g) => g.guarantor_member_id);
     checkParties({ borrowerId: loan.borrower_member_id, lender, guarantorIds });
     checkDates(today, input.wantedOn, input.collateral ?? []);
+    checkBankTerm(lender, input.termDays ?? loan.term_days);
     await this.checkMembersExist(trx, fund.id, [
       ...(input.lender?.type === 'peer' ? [input.lender.memberId] : []),
       ...(input.guarantors ?? []).map((g) => g.memberId),
     ]);
+    const jointGroupId = input.jointGroupId === undefined ? loan.joint_group_id : input.jointGroupId;
+    if (jointGroupId !== null && (input.jointGroupId !== undefined || input.guarantors !== undefined)) {
+      await checkLoanGroup(trx, fund.id, jointGroupId, loan.borrower_member_id, guarantorIds);
+    }
 
     const now = this.deps.clock.now();
     const amount = input.amount === undefined ? loan.amount : formatAmount(new Money(input.amount));
     const lenderChanged =
-      lender.type !== loan.lender || (lender.type === 'peer' && lender.memberId !== loan.peer_lender_member_id);
+      lender.type !== loan.lender ||
+      (lender.type === 'peer' && lender.memberId !== loan.peer_lender_member_id) ||
+      (lender.type === 'bank' && !sameBankContract(loan, lender));
     const termsChanged =
       !new Money(amount).eq(loan.amount) ||
       (input.termDays !== undefined && input.termDays !== loan.term_days) ||
@@ -161,28 +192,33 @@ export class LoanService {
       lenderChanged;
     if (input.guarantors) {
       await this.replaceGuarantees(trx, loan, current, input.guarantors, now);
-      await this.checkCircles(trx, fund, principal, loan, 'proposal');
+      await this.checkCircles(trx, fund, { principal, requestId }, loan, 'proposal');
     }
     const reopened = termsChanged ? await repo.reopenAcceptedGuarantees(trx, fund.id, loan.id, now) : 0;
     if (input.collateral) {
       await repo.replaceCollateral(trx, fund.id, loan.id, collateralRows(loan, input.collateral));
     }
     const consent = lenderChanged || (termsChanged && loan.lender === 'peer') ? lenderColumns(lender) : {};
-    const updated = await repo.updateLoan(
-      trx,
-      fund.id,
-      loan.id,
-      {
-        ...consent,
-        amount,
-        ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
-        ...(input.termDays === undefined ? {} : { term_days: input.termDays }),
-        ...(input.repaymentMethod === undefined ? {} : { repayment_method: input.repaymentMethod }),
-        ...(input.emergency === undefined ? {} : { emergency: input.emergency }),
-        ...(input.wantedOn === undefined ? {} : { wanted_on: input.wantedOn }),
-      },
-      now,
-    );
+    const updated = await repo
+      .updateLoan(
+        trx,
+        fund.id,
+        loan.id,
+        {
+          ...consent,
+          amount,
+          ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
+          ...(input.termDays === undefined ? {} : { term_days: input.termDays }),
+          ...(input.repaymentMethod === undefined ? {} : { repayment_method: input.repaymentMethod }),
+          ...(input.emergency === undefined ? {} : { emergency: input.emergency }),
+          ...(input.wantedOn === undefined ? {} : { wanted_on: input.wantedOn }),
+          ...(input.jointGroupId === undefined ? {} : { joint_group_id: input.jointGroupId }),
+        },
+        now,
+      )
+      .catch((error: unknown) => {
+        throw contractTakenOr(error, lender);
+      });
     return { view: await this.view(trx, fund, updated), reopened };
   }
 
@@ -229,6 +265,7 @@ export class LoanService {
     fund: Fund,
     principal: Principal,
     loanId: string,
+    requestId: string | null,
   ): Promise<{ view: ApplicationView; policyVersion: number }> {
     const found = await this.findVisible(trx, fund, principal, loanId);
     // The borrower's row first, then the loan's: two submissions of one borrower check its limits
@@ -238,6 +275,9 @@ export class LoanService {
     assert(loan, `loan ${loanId} vanished under its lock`);
     assertBorrowerSide(principal, loan);
     assertDraft(loan);
+    // A joint guarantee group's other members guarantee the loan from now on (ADR 0016); the rules
+    // below count them, and a refusal rolls them back with everything else.
+    if (loan.joint_group_id !== null) await addGroupGuarantees(trx, loan, this.deps.clock.now());
     const { version, policy } = await this.deps.funds.policyInForce(trx, fund);
     const failures = await checkEligibility(trx, {
       fund,
@@ -249,7 +289,7 @@ export class LoanService {
     assertEligible(failures, 'submission');
     // Under 'refuse' a circle failed the rules above; under 'flag' it is recorded now.
     if (policy.guaranteeCircleMode === 'flag')
-      await this.checkCircles(trx, fund, principal, loan, 'submission', policy);
+      await this.checkCircles(trx, fund, { principal, requestId }, loan, 'submission', policy);
     const now = this.deps.clock.now();
     const updated = await repo.updateLoan(trx, fund.id, loan.id, { status: 'submitted', submitted_at: now }, now);
     return { view: await this.view(trx, fund, updated), policyVersion: version };
@@ -293,6 +333,7 @@ export class LoanService {
     fund: Fund,
     principal: Principal,
     input: { loanId: string; guaranteeId: string; decision: Decision; reason?: string | undefined },
+    requestId: string | null,
   ): Promise<{ view: ApplicationView; guarantee: repo.GuaranteeRow }> {
     const loan = await this.lockVisible(trx, fund, principal, input.loanId);
     const guarantee = await repo.lockGuarantee(trx, fund.id, loan.id, input.guaranteeId);
@@ -329,7 +370,7 @@ export class LoanService {
       updated_at: now,
     });
     if (decided.status === 'accepted') {
-      await this.checkCircles(trx, fund, principal, loan, 'consent', undefined, decided.id);
+      await this.checkCircles(trx, fund, { principal, requestId }, loan, 'consent', undefined, decided.id);
     }
     const updated = await repo.updateLoan(trx, fund.id, loan.id, {}, now);
     return { view: await this.view(trx, fund, updated), guarantee: decided };
@@ -412,7 +453,7 @@ export class LoanService {
   private async checkCircles(
     trx: Trx,
     fund: Fund,
-    principal: Principal,
+    caller: { principal: Principal; requestId: string | null },
     loan: repo.LoanRow,
     stage: CircleStage,
     inForce?: FundPolicy,
@@ -428,7 +469,7 @@ export class LoanService {
     await flagCircles(
       trx,
       { audit: this.deps.audit, now: this.deps.clock.now() },
-      { fundId: fund.id, actor: actorOf(principal), requestId: null, stage, findings },
+      { fundId: fund.id, actor: actorOf(caller.principal), requestId: caller.requestId, stage, findings },
     );
   }
 
@@ -531,10 +572,11 @@ function checkDates(today: string, wantedOn: string | undefined, collateral: rea
 }
 
 function lenderOf(loan: repo.LoanRow): LenderInput {
+  if (loan.lender === 'bank') return bankLenderOf(loan);
   return loan.lender === 'peer' ? { type: 'peer', memberId: loan.peer_lender_member_id! } : { type: 'pool' };
 }
 
-/** The lender columns of a fresh agreement: a peer lender is asked (pending) again. */
+/** The lender columns of a fresh agreement: a peer lender is asked (pending) again; a bank brings its contract. */
 function lenderColumns(lender: LenderInput) {
   return {
     lender: lender.type,
@@ -543,6 +585,7 @@ function lenderColumns(lender: LenderInput) {
     peer_lender_decided_by: null,
     peer_lender_decided_at: null,
     peer_lender_decline_reason: null,
+    ...bankColumns(lender),
   };
 }
 

@@ -1,8 +1,10 @@
 import Decimal from 'decimal.js';
 import { assert } from '../assert';
 import { circleOf } from '../guarantees/guarantees.schemas';
-import { formatAmount, Money, sumAmounts } from '../money/money';
+import { jointGroupOf } from '../guarantees/joint-groups.views';
+import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
 import type { ApprovalColumns } from './approval';
+import { bankFieldOf } from './bank-loans.terms';
 import type { CollateralRow, GuaranteeRow, LoanRow } from './loans.repo';
 import type { ApplicationView, ApprovalFieldsView } from './loans.schemas';
 
@@ -39,16 +41,24 @@ export interface Coverage {
   requiredPct: string;
 }
 
-/** Accepted and active guarantees plus collateral after haircut, against what the policy requires. */
+/**
+ * Accepted and active guarantees plus collateral after haircut, against what the policy requires.
+ * A joint guarantee group's guarantees (ADR 0016) are each for the whole loan, jointly and
+ * severally: together they cover the loan once — their amount, capped by `groupFree` (what the
+ * group's limit leaves for this loan) when the caller knows it — not once per member.
+ */
 export function coverageOf(
   loan: Pick<LoanRow, 'amount'>,
-  guarantees: readonly Pick<GuaranteeRow, 'amount' | 'status'>[],
+  guarantees: readonly (Pick<GuaranteeRow, 'amount' | 'status'> & Partial<Pick<GuaranteeRow, 'joint_group_id'>>)[],
   collateral: readonly Pick<CollateralRow, 'valuation' | 'haircut_pct'>[],
   coveragePct: string,
+  groupFree?: Money,
 ): Coverage {
-  const counted = sumAmounts(
-    guarantees.filter((g) => g.status === 'accepted' || g.status === 'active').map((g) => new Money(g.amount)),
-  );
+  const standing = guarantees.filter((g) => g.status === 'accepted' || g.status === 'active');
+  const own = standing.filter((g) => (g.joint_group_id ?? null) === null).map((g) => new Money(g.amount));
+  const group = standing.filter((g) => (g.joint_group_id ?? null) !== null).map((g) => new Money(g.amount));
+  const groupCover = group.length === 0 ? ZERO : Money.max(...group);
+  const counted = sumAmounts(own).plus(groupFree === undefined ? groupCover : Money.min(groupCover, groupFree));
   const proposed = sumAmounts(guarantees.filter((g) => g.status === 'proposed').map((g) => new Money(g.amount)));
   const collateralTotal = sumAmounts(collateral.map(collateralCounted));
   return {
@@ -105,6 +115,7 @@ export function toApplicationView(
               decidedAt: isoOrNull(loan.peer_lender_decided_at),
               reason: loan.peer_lender_decline_reason,
             },
+      ...bankFieldOf(loan),
     },
     amount: formatAmount(new Money(loan.amount)),
     purpose: loan.purpose,
@@ -113,6 +124,7 @@ export function toApplicationView(
     emergency: loan.emergency,
     wantedOn: loan.wanted_on,
     restructured: loan.restructured,
+    jointGroupId: loan.joint_group_id,
     ...approvalFieldsOf(loan),
     guarantees: guarantees.map((g) => ({
       id: g.id,
@@ -124,6 +136,7 @@ export function toApplicationView(
       decidedAt: isoOrNull(g.decided_at),
       declineReason: g.decline_reason,
       ...circleOf(g),
+      ...jointGroupOf(g),
     })),
     collateral: collateral.map((c) => ({
       id: c.id,

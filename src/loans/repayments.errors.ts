@@ -10,6 +10,7 @@ export const REPAYMENT_ERRORS = {
   repayment_not_latest: { status: 409, title: 'Only the latest repayment of a loan can be reversed' },
   repayment_already_reversed: { status: 409, title: 'The repayment is already reversed' },
   repayment_before_extension: { status: 409, title: 'The loan was extended after this repayment' },
+  repayment_before_recovery_step: { status: 409, title: 'The loan’s recovery case has taken a step' },
   repayment_exceeds_payoff: { status: 422, title: 'The amount is more than the loan’s payoff' },
   received_on_in_future: { status: 422, title: 'The day received is in the future' },
   received_on_before_disbursement: { status: 422, title: 'The day received is before the disbursement' },

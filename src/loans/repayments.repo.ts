@@ -62,13 +62,13 @@ export interface ReleaseRow {
   released_total: string;
 }
 
-/** The loan's own accounts a repayment reads, by chart code. */
-export const RECEIVABLE_CODES = ['1201', '1202', '1203', '1204', '7101'] as const;
+/** The loan's own accounts a repayment reads, by chart code (7201: a bank loan's principal, docs/adr/0017). */
+export const RECEIVABLE_CODES = ['1201', '1202', '1203', '1204', '7101', '7201'] as const;
 export type ReceivableCode = (typeof RECEIVABLE_CODES)[number];
 
 /**
  * Locks the balance rows of the loan's receivable accounts (principal, interest, penalty, fee, and
- * the peer memo account), in account id order as the ledger locks them, and returns the balances.
+ * the peer and bank memo accounts), in account id order as the ledger locks them, and returns the balances.
  * An account not yet created owes nothing. The daily job's accruals wait for the repayment.
  */
 export async function lockReceivables(
@@ -106,7 +106,14 @@ export async function receivablesAsOf(
 }
 
 function receivablesFrom(rows: readonly { base_code: ReceivableCode; balance: string }[]) {
-  const figures: Record<ReceivableCode, string> = { '1201': '0', '1202': '0', '1203': '0', '1204': '0', '7101': '0' };
+  const figures: Record<ReceivableCode, string> = {
+    '1201': '0',
+    '1202': '0',
+    '1203': '0',
+    '1204': '0',
+    '7101': '0',
+    '7201': '0',
+  };
   for (const row of rows) figures[row.base_code] = row.balance;
   return figures;
 }
@@ -295,6 +302,27 @@ export async function latestReversalDate(db: Db, fundId: string, loanId: string)
     [fundId, loanId],
   );
   return result.rows[0]?.reversed_on ?? null;
+}
+
+/**
+ * The first step of the loan's recovery case beyond its opening (a collateral realisation, a call,
+ * an offset …), if any was taken: the kind and day (docs/adr/0018-default-waterfall.md).
+ */
+export async function firstRecoveryStep(
+  db: Db,
+  fundId: string,
+  loanId: string,
+): Promise<{ kind: string; taken_on: string } | undefined> {
+  const result = await db.raw<{ rows: { kind: string; taken_on: string }[] }>(
+    `SELECT s.kind, to_char(s.taken_on, 'YYYY-MM-DD') AS taken_on
+       FROM recovery_cases c
+       JOIN recovery_steps s ON s.fund_id = c.fund_id AND s.case_id = c.id
+      WHERE c.fund_id = ? AND c.loan_id = ? AND s.kind <> 'opened'
+      ORDER BY s.seq
+      LIMIT 1`,
+    [fundId, loanId],
+  );
+  return result.rows[0];
 }
 
 /** The first day of a schedule version: the disbursement, or the day an extension's schedule starts. */

@@ -75,7 +75,7 @@ export const repaymentRoutes: AnyRoute[] = [
     operationId: 'reverseRepayment',
     summary: 'Reverse the latest repayment of a loan recorded by mistake',
     description:
-      'Only the latest repayment of the loan that is not reversed (409 `repayment_not_latest` otherwise: reverse the later ones first). Posts the mirror of its entry and of its guarantee release, takes its allocations out of the schedule, gives its bank reference back and, if it closed the loan, reopens the loan and its guarantees.',
+      'Only the latest repayment of the loan that is not reversed (409 `repayment_not_latest` otherwise: reverse the later ones first), and none once the loan’s recovery case has taken a step (409 `repayment_before_recovery_step`: the waterfall’s figures rest on them). Posts the mirror of its entry and of its guarantee release, takes its allocations out of the schedule, gives its bank reference back and, if it closed the loan, reopens the loan and its guarantees.',
     tag: TAG,
     permission: 'loans.repayment_reverse',
     params: repaymentParams,

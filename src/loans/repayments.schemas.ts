@@ -3,6 +3,7 @@ import { positiveAmountInput } from '../capital/capital.schemas';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, timestamp, uuid } from '../http/schemas';
 import { LOAN_STATES } from './disbursements.schemas';
+import { LENDERS } from './loans.schemas';
 import { COMPONENTS } from './repayments.allocation';
 
 /** Request and response shapes of repayments, their reversal and the payoff figure. */
@@ -129,17 +130,17 @@ export const payoffView = z
   .object({
     loanId: uuid,
     asOf: isoDate,
-    lender: z.enum(['pool', 'peer']),
+    lender: z.enum(LENDERS),
     fee: amountOutput.meta({ description: 'Balance of 1204:<loan>.' }),
     penaltyInterest: amountOutput.meta({
       description: 'Balance of 1203:<loan>, at the start of asOf as for interest.',
     }),
     interest: amountOutput.meta({
       description:
-        'Pool loan: balance of 1202:<loan> as of asOf less the daily job’s accrual for asOf itself: the interest owed at the start of the day (money received on asOf stops interest that day). Peer loan: scheduled interest of the instalments due by asOf, unpaid.',
+        'Pool loan: balance of 1202:<loan> as of asOf less the daily job’s accrual for asOf itself: the interest owed at the start of the day (money received on asOf stops interest that day). Peer and bank loans: scheduled interest of the instalments due by asOf, unpaid.',
     }),
     principal: amountOutput.meta({
-      description: 'Balance of 1201:<loan> (peer loan: of the memo account 7101:<loan>).',
+      description: 'Balance of 1201:<loan> (peer loan: of the memo account 7101:<loan>; bank loan: of 7201:<loan>).',
     }),
     total: amountOutput.meta({ description: 'The most a repayment received on asOf can be.' }),
   })

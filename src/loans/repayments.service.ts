@@ -23,6 +23,7 @@ import {
   type InstalmentState,
   type Owed,
 } from './repayments.allocation';
+import { bankLoanError } from './bank-loans.errors';
 import { repaymentError } from './repayments.errors';
 import * as repo from './repayments.repo';
 import type { PayoffView, RepaymentInput, RepaymentView, ReverseRepaymentInput } from './repayments.schemas';
@@ -76,6 +77,11 @@ type Post = { fundId: string; actor: Actor; requestId: string };
  *   repayments.allocation.ts); the increment is booked in one memo entry Dr 7002 /
  *   Cr 7001:<guarantor>. When the loan closes the release reaches the whole guarantee and the
  *   guarantees become `released`.
+ * - Bank loan (docs/adr/0017-bank-loans.md): the borrower repays the bank, not the fund; money
+ *   received is refused here (409 `bank_loan_repayment_reported`) and the borrower reports what it
+ *   paid the bank (bank-loans.service.ts), into the same repayments, allocations and releases. Its
+ *   payoff is owed like a peer loan's: the scheduled interest due, the principal of 7201:<loan>.
+ *   A report is reversed here, as any repayment.
  * - A loan closes (status `repaid`, `repaid_on` = day received) when its principal is 0; by the
  *   allocation order every receivable is then 0 too.
  * - Reversal: only the latest standing repayment of a loan can be reversed (409
@@ -113,6 +119,13 @@ export class RepaymentService {
     await jobRepo.lockFundJobShared(trx, fund.id);
     const loan = await this.lockLoan(trx, fund, loanId);
     assertRepayable(loan);
+    if (loan.lender === 'bank') {
+      throw bankLoanError(
+        'bank_loan_repayment_reported',
+        `Loan #${loan.number} is lent by ${loan.bank_name}: the fund receives nothing; report what the borrower paid the bank with POST …/loans/${loan.id}/bank-repayments.`,
+        { lender: loan.lender },
+      );
+    }
     if (input.receivedOn < loan.disbursed_on!) {
       throw repaymentError(
         'received_on_before_disbursement',
@@ -258,6 +271,16 @@ export class RepaymentService {
         'repayment_before_extension',
         `Repayment ${repayment.number} was recorded under schedule version ${String(repayment.schedule_version)}; the loan was extended since (version ${String(loan.schedule_version)}). Book a correcting entry instead.`,
         { repaymentScheduleVersion: repayment.schedule_version, loanScheduleVersion: loan.schedule_version },
+      );
+    }
+    const step = await repo.firstRecoveryStep(trx, fund.id, loan.id);
+    if (step) {
+      // The waterfall's figures (what was called, offset, written off) were computed from the
+      // repayments standing then, and a collateral realisation is itself a repayment of the case.
+      throw repaymentError(
+        'repayment_before_recovery_step',
+        `The loan's recovery case took a step (${step.kind}) on ${step.taken_on}; its repayments are no longer reversed. Book a correcting entry instead.`,
+        { recoveryStep: step.kind, takenOn: step.taken_on },
       );
     }
     const today = this.deps.funds.today(fund);
@@ -438,9 +461,10 @@ export class RepaymentService {
 
   /**
    * Books the increment of each active guarantee's cumulative release (rule R-release) in one memo
-   * entry: Dr 7002 for the sum, Cr 7001:<guarantor> for each increment.
+   * entry: Dr 7002 for the sum, Cr 7001:<guarantor> for each increment. The repayments a bank
+   * loan's borrower reports release guarantees through it too (bank-loans.service.ts).
    */
-  private async releaseGuarantees(
+  async releaseGuarantees(
     trx: Trx,
     loan: servicing.ServicedLoanRow,
     principalAfter: Money,
@@ -621,12 +645,13 @@ function owedOn(
   instalments: readonly InstalmentState[],
   date: string,
 ): Owed {
-  if (loan.lender === 'peer') {
+  if (loan.lender !== 'pool') {
+    // Peer and bank loans: the interest is the lender's, owed by the schedule (docs/adr/0017).
     return {
       fee: new Money(0),
       penalty: new Money(0),
       interest: peerInterestDue(instalments, date),
-      principal: new Money(receivables['7101']),
+      principal: new Money(receivables[loan.lender === 'peer' ? '7101' : '7201']),
     };
   }
   return {
@@ -647,7 +672,7 @@ function payoffFigures(owed: Owed) {
   };
 }
 
-function allocationRow(row: repo.RepaymentRow, line: AllocationLine, lineNo: number): repo.AllocationRow {
+export function allocationRow(row: repo.RepaymentRow, line: AllocationLine, lineNo: number): repo.AllocationRow {
   return {
     fund_id: row.fund_id,
     repayment_id: row.id,
@@ -660,7 +685,7 @@ function allocationRow(row: repo.RepaymentRow, line: AllocationLine, lineNo: num
   };
 }
 
-function referenceTaken(reference: string, repaymentId: string | null) {
+export function referenceTaken(reference: string, repaymentId: string | null) {
   return repaymentError(
     'repayment_reference_taken',
     `Bank reference ${JSON.stringify(reference)} is already recorded${repaymentId ? ` for repayment ${repaymentId}` : ''}; a transfer is recorded once.`,

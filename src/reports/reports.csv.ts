@@ -1,5 +1,6 @@
 import { amountCell, toCsv, type CsvCell } from '../capital/statement.csv';
-import type { LoanBookView, PortfolioAtRiskView } from './reports.schemas';
+import { EXPOSURE_MEASURES, type ExposureMeasure } from './exposure';
+import type { ExposureView, LoanBookView, PortfolioAtRiskView } from './reports.schemas';
 
 /**
  * The reports as CSV, with the member statement's rules (src/capital/statement.csv.ts): UTF-8 with
@@ -112,7 +113,95 @@ export function portfolioAtRiskCsv(report: PortfolioAtRiskView): string {
   return toCsv(rows);
 }
 
+const MEASURE_WORDS: Record<ExposureMeasure, string> = {
+  pool_loans_paid_in_multiple: '实缴倍数 Paid-in multiple',
+  single_borrower: '单一借款人 Single borrower',
+  guarantor_capacity: '担保能力 Guarantor capacity',
+  related_group: '关联集团 Related group',
+};
+
+export const EXPOSURE_CSV_HEADER = [
+  '基金 Fund',
+  '报告日 As of',
+  '范围 Scope',
+  '会员ID Member id',
+  '会员 Member',
+  '关联集团 Related group',
+  '实缴资本 Paid-in capital',
+  '互助金借款 Pool loans',
+  '会员间借入 Peer loans borrowed',
+  '会员间借出 Peer loans lent',
+  '银行借款 Bank loans',
+  '自有担保 Own guarantees',
+  '联保分担 Joint-group share',
+  '担保合计 Guarantees total',
+  '抵质押估值 Collateral valuation',
+  '抵质押计入 Collateral counted',
+  ...EXPOSURE_MEASURES.flatMap((measure) => [
+    `${MEASURE_WORDS[measure]} 限额 limit`,
+    `${MEASURE_WORDS[measure]} 实际 actual`,
+    `${MEASURE_WORDS[measure]} 超限 breached`,
+  ]),
+] as const;
+
+type ExposureRow = ExposureView['members'][number] | ExposureView['relatedGroups'][number];
+
+function exposureCells(row: ExposureRow): CsvCell[] {
+  const cells: CsvCell[] = [
+    amountCell(row.poolLoans),
+    amountCell(row.peerLoansBorrowed),
+    amountCell(row.peerLoansLent),
+    amountCell(row.bankLoans),
+    amountCell(row.guaranteesGiven.own),
+    amountCell(row.guaranteesGiven.jointGroupShare),
+    amountCell(row.guaranteesGiven.total),
+    amountCell(row.collateralPledged.valuation),
+    amountCell(row.collateralPledged.counted),
+  ];
+  for (const measure of EXPOSURE_MEASURES) {
+    const check = row.limits.find((line) => line.measure === measure);
+    cells.push(
+      check ? amountCell(check.limit) : null,
+      check ? amountCell(check.actual) : null,
+      check ? (check.breached ? 'true' : 'false') : null,
+    );
+  }
+  return cells;
+}
+
+/** One row per member, then one per related group, under a header row; a limit that does not apply is empty. */
+export function exposureCsv(report: ExposureView): string {
+  const rows: CsvCell[][] = [
+    [...EXPOSURE_CSV_HEADER],
+    ...report.members.map((row): CsvCell[] => [
+      report.fundId,
+      report.asOf,
+      'member',
+      row.member.memberId,
+      row.member.name,
+      row.member.relatedGroup,
+      amountCell(row.paidInCapital),
+      ...exposureCells(row),
+    ]),
+    ...report.relatedGroups.map((row): CsvCell[] => [
+      report.fundId,
+      report.asOf,
+      'related_group',
+      null,
+      null,
+      row.relatedGroup,
+      null,
+      ...exposureCells(row),
+    ]),
+  ];
+  return toCsv(rows);
+}
+
 /** `attachment` with an ASCII filename naming the report, the fund and the day. */
-export function reportContentDisposition(report: 'loan-book' | 'portfolio-at-risk', fundId: string, asOf: string) {
+export function reportContentDisposition(
+  report: 'loan-book' | 'portfolio-at-risk' | 'exposure',
+  fundId: string,
+  asOf: string,
+) {
   return `attachment; filename="${report}-${fundId}-${asOf}.csv"`;
 }

@@ -3,9 +3,10 @@ import type { Reply } from '../http/command';
 import { fundOf } from '../http/context';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams } from '../http/schemas';
-import { loanBookCsv, portfolioAtRiskCsv, reportContentDisposition } from './reports.csv';
+import { exposureCsv, loanBookCsv, portfolioAtRiskCsv, reportContentDisposition } from './reports.csv';
 import {
   classificationHistoryView,
+  exposureView,
   historyParams,
   historyQuery,
   loanBookView,
@@ -59,6 +60,28 @@ export const reportRoutes: AnyRoute[] = [
       return jsonOrCsv(ctx.headers.accept, report, (view) => ({
         text: portfolioAtRiskCsv(view),
         contentDisposition: reportContentDisposition('portfolio-at-risk', fund.id, view.asOf),
+      }));
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/funds/{fundId}/reports/exposure',
+    operationId: 'getExposure',
+    summary: 'Exposure per member and related group as of a day, against the policy limits',
+    description: `For every member (exited ones only while something is outstanding) and every related group: principal owed to the pool, on peer loans and on bank loans registered with the fund, principal of peer loans lent, guarantees given (own pledges, and the share of joint-group guarantees: each divided equally among the loan's guarantors from the group), and collateral pledged on its loans — all as of the end of asOf. Each against its limit under the policy in force on asOf (paid-in multiple and single-borrower share for pool loans, guarantor capacity, related-group share), with \`breaches\` listing every limit exceeded. Member users get their own row and their related group's. At most 20,000 loans outstanding (422 \`loan_book_too_large\`). ${AS_OF_RULES} CSV: one row per member, then per related group.`,
+    tag: TAG,
+    permission: 'reports.read',
+    params: fundIdParams,
+    query: reportQuery,
+    problems: [422],
+    response: { status: 200, description: 'Exposure', schema: exposureView },
+    handler: async ({ query, ctx }): Promise<Reply> => {
+      const fund = fundOf(ctx);
+      const report = await ctx.app.services.reports.exposure(ctx.app.db, fund, ctx.principal, query.asOf);
+      return jsonOrCsv(ctx.headers.accept, report, (view) => ({
+        text: exposureCsv(view),
+        contentDisposition: reportContentDisposition('exposure', fund.id, view.asOf),
       }));
     },
   }),

@@ -3,6 +3,7 @@ import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, uuid } from '../http/schemas';
 import { CLASSIFICATIONS } from '../loans/daily-job.repo';
 import { HISTORY_REASONS, PAR_THRESHOLDS_DAYS } from './delinquency';
+import { EXPOSURE_MEASURES } from './exposure';
 
 /** Requests and responses of the delinquency reports (docs/adr/0014-delinquency-reports.md). */
 
@@ -167,6 +168,86 @@ export const classificationHistoryView = z
   })
   .meta({ id: 'LoanClassificationHistory' });
 
+const limitCheck = z.object({
+  measure: z.enum(EXPOSURE_MEASURES).meta({
+    description:
+      'pool_loans_paid_in_multiple: pool loans owed against `loanLimitPaidInMultiple` × paid-in capital; single_borrower: pool loans owed against `singleBorrowerLimitPct` of pool capital; guarantor_capacity: guarantees given (own + joint-group share) against `guarantorCapacityPaidInMultiple` × paid-in capital; related_group: the group’s pool loans against `relatedGroupLimitPct` of pool capital.',
+  }),
+  limit: amountOutput.meta({ description: 'Under the policy in force on asOf, floored to the fen.' }),
+  actual: amountOutput,
+  breached: z.boolean().meta({ description: 'actual > limit.' }),
+  excess: amountOutput.meta({ description: 'actual − limit when breached, else "0.00".' }),
+});
+
+const exposureFigures = {
+  poolLoans: amountOutput.meta({ description: 'Principal owed to the pool (1201:<loan>) as of asOf.' }),
+  peerLoansBorrowed: amountOutput.meta({ description: 'Principal owed on peer loans (memo 7101:<loan>).' }),
+  peerLoansLent: amountOutput.meta({ description: 'Principal of peer loans it lent, still owed to it (7101:<loan>).' }),
+  bankLoans: amountOutput.meta({
+    description: 'Principal owed to banks on loans registered with the fund (memo 7201:<loan>).',
+  }),
+  guaranteesGiven: z
+    .object({
+      own: amountOutput.meta({ description: 'Its own pledges: amount less releases by asOf.' }),
+      jointGroupShare: amountOutput.meta({
+        description:
+          'Its share of joint-group guarantees: each standing amount divided equally among the loan’s guarantors from the group, ROUND_HALF_UP to the fen.',
+      }),
+      total: amountOutput,
+    })
+    .meta({ description: 'Guarantees standing at the end of asOf (active by then, less releases by then).' }),
+  collateralPledged: z
+    .object({
+      valuation: amountOutput,
+      counted: amountOutput.meta({ description: 'Valuation less haircut, each item rounded down to the fen.' }),
+    })
+    .meta({ description: 'Collateral of its loans outstanding on asOf.' }),
+  limits: z.array(limitCheck),
+};
+
+const memberExposure = z.object({
+  member: z.object({
+    memberId: uuid,
+    name: z.string(),
+    relatedGroup: z.string().nullable(),
+    status: z.string(),
+  }),
+  paidInCapital: amountOutput.meta({ description: 'Balance of 3001:<member> as of asOf.' }),
+  ...exposureFigures,
+});
+
+const groupExposure = z.object({
+  relatedGroup: z.string(),
+  memberIds: z.array(uuid),
+  ...exposureFigures,
+});
+
+const breach = z.object({
+  scope: z.enum(['member', 'related_group']),
+  memberId: uuid.nullable(),
+  relatedGroup: z.string().nullable(),
+  measure: z.enum(EXPOSURE_MEASURES),
+  limit: amountOutput,
+  actual: amountOutput,
+  excess: amountOutput,
+});
+
+export const exposureView = z
+  .object({
+    fundId: uuid,
+    asOf: isoDate,
+    policyVersion: z.int().meta({ description: 'The policy version in force on asOf, whose limits apply.' }),
+    scope: scopeView,
+    poolCapital: amountOutput.meta({ description: 'Σ member capital (3001:<member>) as of asOf.' }),
+    members: z.array(memberExposure).meta({
+      description: 'Members not exited, and exited ones with anything still outstanding; by name.',
+    }),
+    relatedGroups: z.array(groupExposure).meta({ description: 'Every related group with a member listed; by name.' }),
+    breaches: z.array(breach).meta({ description: 'Every limit breached on asOf, members first.' }),
+  })
+  .meta({ id: 'Exposure' });
+
+export type ExposureView = z.infer<typeof exposureView>;
 export type LoanBookView = z.infer<typeof loanBookView>;
 export type LoanBookLineView = z.infer<typeof loanBookLine>;
 export type PortfolioAtRiskView = z.infer<typeof portfolioAtRiskView>;

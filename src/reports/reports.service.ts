@@ -22,9 +22,24 @@ import {
   type BookFigures,
   type ClassTotals,
 } from './delinquency';
+import {
+  figuresOf,
+  hasExposure,
+  memberLimits,
+  relatedGroupLimits,
+  type ExposureFigures,
+  type LimitCheck,
+} from './exposure';
+import * as exposureRepo from './exposure.repo';
 import { reportError } from './reports.errors';
 import * as repo from './reports.repo';
-import type { ClassificationHistoryView, LoanBookLineView, LoanBookView, PortfolioAtRiskView } from './reports.schemas';
+import type {
+  ClassificationHistoryView,
+  ExposureView,
+  LoanBookLineView,
+  LoanBookView,
+  PortfolioAtRiskView,
+} from './reports.schemas';
 
 export interface ReportServiceDeps {
   ledger: LedgerService;
@@ -123,6 +138,89 @@ export class ReportService {
   }
 
   /**
+   * Exposure as of a day (docs/adr/0019-exposure-report.md): per member and per related group,
+   * what is owed to the pool, on peer and bank loans, lent to peers, guaranteed and pledged, each
+   * against its policy limit, with every breach listed. A member user gets its own row and its
+   * related group's.
+   */
+  async exposure(db: Knex, fund: Fund, principal: Principal, asOf: string | undefined): Promise<ExposureView> {
+    const date = this.reportDate(fund, asOf);
+    const scope = memberScope(principal) ?? null;
+    return readOnly(db, async (trx) => {
+      const { version, policy } = await this.deps.funds.policyInForce(trx, fund, date);
+      const members = await exposureRepo.membersWithCapital(trx, fund.id, date);
+      const loanRows = await exposureRepo.outstandingLoans(trx, fund.id, date, LOAN_BOOK_LOANS_MAX + 1);
+      assertBookSize(loanRows.length, date);
+      const guaranteeRows = await exposureRepo.standingGuarantees(trx, fund.id, date);
+      const collateralRows = await loansRepo.collateralOf(
+        trx,
+        fund.id,
+        loanRows.map((row) => row.id),
+      );
+      const loans = loanRows.map((row) => ({
+        id: row.id,
+        lender: row.lender,
+        borrowerMemberId: row.borrower_member_id,
+        peerLenderMemberId: row.peer_lender_member_id,
+        principal: new Money(row.principal),
+      }));
+      const guarantees = guaranteeRows.map((row) => ({
+        guarantorMemberId: row.guarantor_member_id,
+        jointGroupId: row.joint_group_id,
+        standing: new Money(row.standing),
+        groupGuarantors: row.group_guarantors,
+      }));
+      const collateral = collateralRows.map((row) => ({
+        loanId: row.loan_id,
+        valuation: new Money(row.valuation),
+        counted: collateralCounted(row),
+      }));
+      const poolCapital = sumAmounts(members.map((member) => new Money(member.paid_in)));
+
+      const memberViews: ExposureView['members'] = [];
+      for (const member of members) {
+        if (scope !== null && member.id !== scope) continue;
+        const paidIn = new Money(member.paid_in);
+        const figures = figuresOf(new Set([member.id]), loans, guarantees, collateral);
+        if (member.status === 'exited' && !hasExposure(figures, paidIn)) continue;
+        memberViews.push({
+          member: { memberId: member.id, name: member.name, relatedGroup: member.related_group, status: member.status },
+          paidInCapital: formatAmount(paidIn),
+          ...figuresView(figures, memberLimits(policy, figures, paidIn, poolCapital)),
+        });
+      }
+      const listedGroups = new Set(memberViews.flatMap((view) => view.member.relatedGroup ?? []));
+      const groupViews: ExposureView['relatedGroups'] = [...listedGroups].sort().map((group) => {
+        const memberIds = members.filter((member) => member.related_group === group).map((member) => member.id);
+        const figures = figuresOf(new Set(memberIds), loans, guarantees, collateral);
+        return {
+          relatedGroup: group,
+          memberIds,
+          ...figuresView(figures, relatedGroupLimits(policy, figures, poolCapital)),
+        };
+      });
+      const breaches: ExposureView['breaches'] = [
+        ...memberViews.flatMap((view) =>
+          breachesOf(view.limits, { scope: 'member', memberId: view.member.memberId, relatedGroup: null }),
+        ),
+        ...groupViews.flatMap((view) =>
+          breachesOf(view.limits, { scope: 'related_group', memberId: null, relatedGroup: view.relatedGroup }),
+        ),
+      ];
+      return {
+        fundId: fund.id,
+        asOf: date,
+        policyVersion: version,
+        scope: { memberId: scope },
+        poolCapital: formatAmount(poolCapital),
+        members: memberViews,
+        relatedGroups: groupViews,
+        breaches,
+      };
+    });
+  }
+
+  /**
    * The classification history of a loan the caller may see (the route checks that), oldest first.
    * Rows are only ever appended, in id order, so a position in that order is a stable cursor.
    */
@@ -189,13 +287,7 @@ export class ReportService {
     rules: ClassificationBands,
   ): Promise<BookLine[]> {
     const rows = await repo.loanBook(trx, fund.id, asOf, scope, LOAN_BOOK_LOANS_MAX + 1);
-    if (rows.length > LOAN_BOOK_LOANS_MAX) {
-      throw reportError(
-        'loan_book_too_large',
-        `The fund has more than ${LOAN_BOOK_LOANS_MAX} loans outstanding on ${asOf}; one report holds at most ${LOAN_BOOK_LOANS_MAX}.`,
-        { asOf, loansMax: LOAN_BOOK_LOANS_MAX },
-      );
-    }
+    assertBookSize(rows.length, asOf);
     const ids = rows.map((row) => row.id);
     // Sequential: a transaction's one connection runs one query at a time.
     const guarantees = groupByLoan(await loansRepo.guaranteesOf(trx, fund.id, ids));
@@ -265,6 +357,60 @@ function bookLine(
       classification,
     },
   };
+}
+
+/** 422 when more loans were read than one report may hold (the query reads one more than that). */
+function assertBookSize(loans: number, asOf: string): void {
+  if (loans <= LOAN_BOOK_LOANS_MAX) return;
+  throw reportError(
+    'loan_book_too_large',
+    `The fund has more than ${LOAN_BOOK_LOANS_MAX} loans outstanding on ${asOf}; one report holds at most ${LOAN_BOOK_LOANS_MAX}.`,
+    { asOf, loansMax: LOAN_BOOK_LOANS_MAX },
+  );
+}
+
+function limitView(check: LimitCheck) {
+  return {
+    measure: check.measure,
+    limit: formatAmount(check.limit),
+    actual: formatAmount(check.actual),
+    breached: check.breached,
+    excess: formatAmount(check.excess),
+  };
+}
+
+function figuresView(figures: ExposureFigures, limits: readonly LimitCheck[]) {
+  return {
+    poolLoans: formatAmount(figures.poolLoans),
+    peerLoansBorrowed: formatAmount(figures.peerLoansBorrowed),
+    peerLoansLent: formatAmount(figures.peerLoansLent),
+    bankLoans: formatAmount(figures.bankLoans),
+    guaranteesGiven: {
+      own: formatAmount(figures.guaranteesOwn),
+      jointGroupShare: formatAmount(figures.guaranteesJointShare),
+      total: formatAmount(figures.guaranteesOwn.plus(figures.guaranteesJointShare)),
+    },
+    collateralPledged: {
+      valuation: formatAmount(figures.collateralValuation),
+      counted: formatAmount(figures.collateralCounted),
+    },
+    limits: limits.map(limitView),
+  };
+}
+
+function breachesOf(
+  limits: readonly ReturnType<typeof limitView>[],
+  where: Pick<ExposureView['breaches'][number], 'scope' | 'memberId' | 'relatedGroup'>,
+): ExposureView['breaches'] {
+  return limits
+    .filter((check) => check.breached)
+    .map((check) => ({
+      ...where,
+      measure: check.measure,
+      limit: check.limit,
+      actual: check.actual,
+      excess: check.excess,
+    }));
 }
 
 function totalsView(row: Omit<ClassTotals, 'classification'>) {

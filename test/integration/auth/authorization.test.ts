@@ -18,6 +18,9 @@ import { approveByContract } from '../disbursements/disbursements.helpers';
 import { SYSTEM_ACTOR } from '../../../src/auth/principal';
 import { inTransaction } from '../../../src/db/transaction';
 import { creditCodeCheckChar } from '../../../src/members/credit-code';
+import type { FundRow } from '../../../src/funds/funds.repo';
+import { toFund } from '../../../src/funds/funds.service';
+import { openCasesOnDefault } from '../../../src/recovery/recovery.service';
 
 const ALL: readonly Role[] = ['admin', 'committee', 'member', 'auditor'];
 const OVERSIGHT: readonly Role[] = ['admin', 'committee', 'auditor'];
@@ -112,6 +115,24 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   ],
   'get /funds/{fundId}/loans/{loanId}/extensions': ALL,
   'get /funds/{fundId}/loans/{loanId}/extensions/{extensionId}': ALL,
+  'post /funds/{fundId}/joint-groups': ['admin', 'member'],
+  'post /funds/{fundId}/joint-groups/{groupId}/consent': ['committee', 'member'],
+  'post /funds/{fundId}/joint-groups/{groupId}/withdraw': ['admin', 'member'],
+  'post /funds/{fundId}/joint-groups/{groupId}/members/{memberId}/leave': ['admin', 'member'],
+  'get /funds/{fundId}/joint-groups': ALL,
+  'get /funds/{fundId}/joint-groups/{groupId}': ALL,
+  'post /funds/{fundId}/loans/{loanId}/bank-repayments': ['admin', 'member'],
+  'get /funds/{fundId}/recovery-cases': ALL,
+  'get /funds/{fundId}/recovery-cases/{caseId}': ALL,
+  'post /funds/{fundId}/loans/{loanId}/recovery-actions': ADMIN,
+  'post /funds/{fundId}/recovery-cases/{caseId}/actions': ADMIN,
+  'get /funds/{fundId}/recovery-actions/{actionId}': ALL,
+  'post /funds/{fundId}/recovery-actions/{actionId}/withdraw': ADMIN,
+  'post /funds/{fundId}/recovery-cases/{caseId}/collateral/{collateralId}/realisation': ADMIN,
+  'post /funds/{fundId}/recovery-cases/{caseId}/calls/{callId}/payments': ADMIN,
+  'post /funds/{fundId}/recovery-cases/{caseId}/calls/{callId}/failure': ADMIN,
+  'post /funds/{fundId}/recovery-cases/{caseId}/recoveries': ADMIN,
+  'get /funds/{fundId}/reports/exposure': ALL,
 };
 
 const ROUTE_KEYS = ROUTES.map((route) => `${route.method} ${route.path}`);
@@ -885,6 +906,210 @@ const CALLS: Record<string, Call> = {
     success: 200,
     writes: false,
   },
+  'post /funds/{fundId}/joint-groups': {
+    // The world's member with two fresh members: a member user proposes a group its enterprise is in.
+    prepare: async (w) => ({ first: await createMember(h, w.fund.id), second: await createMember(h, w.fund.id) }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/joint-groups`))
+        .set(user.auth)
+        .send({ name: unique('联保小组 '), limit: '100.00', memberIds: [w.memberId, prepared.first, prepared.second] }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/joint-groups/{groupId}/consent': {
+    // A group an administrator proposed of a fresh member and two others; member and committee
+    // callers are users bound to that member.
+    prepare: async (w, role) => {
+      const party = await partyMember(w, role);
+      const groupId = await proposedGroup(w, w.fund.admin, [party.memberId!]);
+      return { ...party, groupId };
+    },
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/joint-groups/${prepared.groupId}/consent`))
+        .set(prepared.auth ? { Authorization: prepared.auth } : user.auth)
+        .send({ decision: 'accept' }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/joint-groups/{groupId}/withdraw': {
+    // Proposed by the world's member user: the member caller is its proposer.
+    prepare: async (w) => ({ groupId: await proposedGroup(w, w.users.member, [w.memberId]) }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/joint-groups/${prepared.groupId}/withdraw`))
+        .set(user.auth)
+        .send({ reason: 'authorization matrix' }),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/joint-groups/{groupId}/members/{memberId}/leave': {
+    // An approved group of the world's member and three fresh members, backing no loan: the
+    // world's member leaves (the member caller is its user).
+    prepare: async (w) => ({ groupId: await approvedGroupOf(w) }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/joint-groups/${prepared.groupId}/members/${w.memberId}/leave`))
+        .set(user.auth)
+        .send(),
+    success: 200,
+    writes: true,
+  },
+  'get /funds/{fundId}/joint-groups': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/joint-groups`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/joint-groups/{groupId}': {
+    // The world's member is in the group, so its member user may read it.
+    prepare: async (w) => ({ groupId: await proposedGroup(w, w.users.member, [w.memberId]) }),
+    send: (user, w, prepared) => h.http.get(api(`/funds/${w.fund.id}/joint-groups/${prepared.groupId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/loans/{loanId}/bank-repayments': {
+    // A fresh bank loan of the world's member (so its member user is the borrower), drawn today;
+    // 0.50 of principal reported paid to the bank.
+    prepare: async (w) => ({ loanId: await drawnBankLoanOf(w) }),
+    send: (user, w, prepared) =>
+      h.http
+        .post(api(`/funds/${w.fund.id}/loans/${prepared.loanId}/bank-repayments`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ paidOn: TEST_TODAY, principal: '0.50', interest: '0.00', reference: `AUTHZ-BANK-${randomUUID()}` }),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/recovery-cases': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/recovery-cases?status=open`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/recovery-cases/{caseId}': {
+    // The world's member guarantees the loan, so its member user may read the case.
+    prepare: async (w) => caseIds(await worldCase(w)),
+    send: (user, w, prepared) =>
+      h.http.get(api(`/funds/${w.fund.id}/recovery-cases/${prepared.caseId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/loans/{loanId}/recovery-actions': {
+    // A fresh overdue pool loan: a declaration of default proposed.
+    prepare: async (w) => {
+      const { fund, borrower } = await lendingFundOf(w);
+      const loanId = await disbursedLoanIn(w, fund.id, borrower);
+      await h.db('loans').where({ id: loanId }).update({ status: 'overdue' });
+      return { fundId: fund.id, loanId };
+    },
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/loans/${prepared.loanId}/recovery-actions`))
+        .set(user.auth)
+        .send({ action: 'declare_default', reason: 'authorization matrix' }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/recovery-cases/{caseId}/actions': {
+    // A fresh case whose loan has no collateral: the joint-and-several call may be proposed.
+    prepare: async (w) => caseIds(await worldCase(w)),
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/recovery-cases/${prepared.caseId}/actions`))
+        .set(user.auth)
+        .send({ action: 'call_guarantees', reason: 'authorization matrix' }),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/recovery-actions/{actionId}': {
+    prepare: async (w) => ({ fundId: w.fund.id, actionId: await proposedCall(w) }),
+    send: (user, _w, prepared) =>
+      h.http.get(api(`/funds/${prepared.fundId}/recovery-actions/${prepared.actionId}`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'post /funds/{fundId}/recovery-actions/{actionId}/withdraw': {
+    prepare: async (w) => ({ fundId: w.fund.id, actionId: await proposedCall(w) }),
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/recovery-actions/${prepared.actionId}/withdraw`))
+        .set(user.auth)
+        .send(),
+    success: 200,
+    writes: true,
+  },
+  'post /funds/{fundId}/recovery-cases/{caseId}/collateral/{collateralId}/realisation': {
+    // A case of a loan covered by a deposit: the item is found worthless.
+    prepare: async (w) => {
+      const c = await worldCase(w, true);
+      const item = (await h.db('loan_collateral').where({ loan_id: c.loanId }).first('id')) as { id: string };
+      return { ...caseIds(c), collateralId: item.id };
+    },
+    send: (user, _w, prepared) =>
+      h.http
+        .post(
+          api(
+            `/funds/${prepared.fundId}/recovery-cases/${prepared.caseId}/collateral/${prepared.collateralId}/realisation`,
+          ),
+        )
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ outcome: 'worthless', takenOn: TEST_TODAY, note: 'authorization matrix' }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/recovery-cases/{caseId}/calls/{callId}/payments': {
+    prepare: async (w) => calledCase(w, 0),
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/recovery-cases/${prepared.caseId}/calls/${prepared.callId}/payments`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ amount: '1.00', receivedOn: TEST_TODAY, reference: `AUTHZ-CALL-${randomUUID()}` }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/recovery-cases/{caseId}/calls/{callId}/failure': {
+    // Called 20 days ago: the call fell due 15 days after its meeting.
+    prepare: async (w) => calledCase(w, 20),
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/recovery-cases/${prepared.caseId}/calls/${prepared.callId}/failure`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ failedOn: TEST_TODAY, reason: 'authorization matrix' }),
+    success: 201,
+    writes: true,
+  },
+  'post /funds/{fundId}/recovery-cases/{caseId}/recoveries': {
+    // Covered by a deposit found worthless; the borrower's 5.00 of capital offset; 5.00 written off.
+    prepare: async (w) => {
+      const c = await caseWithCommittee(w, { guaranteed: false, paidIn: '5.00', collateral: true });
+      const item = (await h.db('loan_collateral').where({ loan_id: c.loanId }).first('id')) as { id: string };
+      const worthless = await h.http
+        .post(api(`/funds/${c.fund.id}/recovery-cases/${c.caseId}/collateral/${item.id}/realisation`))
+        .set(c.fund.admin.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ outcome: 'worthless', takenOn: TEST_TODAY, note: 'authorization matrix' });
+      if (worthless.status !== 201) throw new Error(`not settled: ${worthless.status} ${worthless.text}`);
+      await resolved(c, 'capital_offset');
+      await resolved(c, 'write_off');
+      return caseIds(c);
+    },
+    send: (user, _w, prepared) =>
+      h.http
+        .post(api(`/funds/${prepared.fundId}/recovery-cases/${prepared.caseId}/recoveries`))
+        .set(user.auth)
+        .set('Idempotency-Key', randomUUID())
+        .send({ amount: '1.00', receivedOn: TEST_TODAY, reference: `AUTHZ-REC-${randomUUID()}`, payer: 'authz' }),
+    success: 201,
+    writes: true,
+  },
+  'get /funds/{fundId}/reports/exposure': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/reports/exposure`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
 };
 
 /**
@@ -1097,6 +1322,270 @@ let worldDisbursedLoan: Promise<string> | undefined;
 function worldDisbursedLoanOf(w: World): Promise<string> {
   worldDisbursedLoan ??= disbursedLoanIn(w, w.fund.id, w.memberId, '1.00');
   return worldDisbursedLoan;
+}
+
+/** A joint guarantee group of `members` and fresh members up to three, proposed by `by`; its id. */
+async function proposedGroup(w: World, by: TestUser, members: string[]): Promise<string> {
+  const memberIds = [...members];
+  while (memberIds.length < 3) memberIds.push(await createMember(h, w.fund.id));
+  const response = await h.http
+    .post(api(`/funds/${w.fund.id}/joint-groups`))
+    .set(by.auth)
+    .send({ name: unique('联保小组 '), limit: '100.00', memberIds });
+  if (response.status !== 201) throw new Error(`group not proposed: ${response.status} ${response.text}`);
+  return response.body.id as string;
+}
+
+/**
+ * A group of the world's member and three fresh members, every member agreeing, put on a meeting's
+ * agenda and approved by the committee's motion contract applied directly (the matrix world's
+ * committee is too large for one seat's vote to make a quorum); its id.
+ */
+async function approvedGroupOf(w: World): Promise<string> {
+  const others = [await createMember(h, w.fund.id), await createMember(h, w.fund.id), await createMember(h, w.fund.id)];
+  const groupId = await proposedGroup(w, w.users.member, [w.memberId, ...others]);
+  for (const memberId of others) {
+    const user = await makeUser(h, 'member', { fundId: w.fund.id, memberId });
+    const agreed = await h.http
+      .post(api(`/funds/${w.fund.id}/joint-groups/${groupId}/consent`))
+      .set(user.auth)
+      .send({ decision: 'accept' });
+    if (agreed.status !== 200) throw new Error(`consent refused: ${agreed.status} ${agreed.text}`);
+  }
+  const chair = await committeeSeat(w);
+  const convened = await h.http
+    .post(api(`/funds/${w.fund.id}/meetings`))
+    .set(w.fund.admin.auth)
+    .send({ heldOn: TEST_TODAY, chairUserId: chair.userId, jointGroupIds: [groupId] });
+  if (convened.status !== 201) throw new Error(`meeting not convened: ${convened.status} ${convened.text}`);
+  const itemId = (convened.body.items as { id: string; kind: string }[]).find((i) => i.kind === 'joint_group')!.id;
+  await inTransaction(h.db, async (trx) => {
+    const fund = toFund((await trx('funds').where({ id: w.fund.id }).first()) as FundRow);
+    const decision = await h.services.jointGroups.decide(trx, fund, groupId, {
+      itemId,
+      resolution: `${TEST_TODAY}-99`,
+      decidedOn: TEST_TODAY,
+      passed: true,
+      actor: SYSTEM_ACTOR,
+      requestId: null,
+    });
+    if (decision.status !== 'approved') throw new Error(`group not approved: ${JSON.stringify(decision)}`);
+  });
+  return groupId;
+}
+
+/**
+ * A bank loan of 1.00 borrowed by the world's member: 30 days on the bank's contract from today
+ * (covered by a deposit: nobody has to consent), approved by the approval contract and its drawdown
+ * registered today by the world's administrator. A fresh one per call: the reports of one loan are
+ * dated in order and its principal runs out.
+ */
+async function drawnBankLoanOf(w: World): Promise<string> {
+  const { loanId } = await draftLoan(w, {
+    amount: '1.00',
+    lender: {
+      type: 'bank',
+      bankName: 'authorization matrix bank',
+      contractNumber: `AUTHZ-BANK-${randomUUID()}`,
+      rateAnnual: '0.0435',
+      startOn: TEST_TODAY,
+      maturityOn: '2026-07-15',
+    },
+    collateral: [{ description: '存单', kind: 'deposit', valuation: '1.00', valuedOn: TEST_TODAY, haircutPct: '0' }],
+  });
+  const submitted = await h.http
+    .post(api(`/funds/${w.fund.id}/loan-applications/${loanId}/submit`))
+    .set(w.fund.admin.auth)
+    .send();
+  if (submitted.status !== 200) throw new Error(`not submitted: ${submitted.status} ${submitted.text}`);
+  await approveByContract(h, w.fund.id, loanId);
+  const drawn = await h.http
+    .post(api(`/funds/${w.fund.id}/loans/${loanId}/disbursements`))
+    .set(w.fund.admin.auth)
+    .set('Idempotency-Key', randomUUID())
+    .send({ bankReference: `AUTHZ-DRAW-${loanId}` });
+  if (drawn.status !== 201 || drawn.body.status !== 'executed') {
+    throw new Error(`drawdown not registered: ${drawn.status} ${drawn.text}`);
+  }
+  return loanId;
+}
+
+/** The world's administrator with a token issued at the harness's time (set back by some fixtures). */
+function adminNow(w: World): TestUser {
+  const { token } = h.services.tokens.issue({ sub: w.fund.admin.id, role: 'admin', tv: 1 });
+  return { ...w.fund.admin, token, auth: { Authorization: `Bearer ${token}` } };
+}
+
+/** The harness's day: its clock stands at 04:00 UTC, the same day in the fund's time zone. */
+const harnessToday = (): string => h.clock.now().toISOString().slice(0, 10);
+
+interface DefaultedCase {
+  fund: TestFund;
+  loanId: string;
+  caseId: string;
+}
+
+const caseIds = (c: DefaultedCase): Record<string, string> => ({ fundId: c.fund.id, caseId: c.caseId });
+
+/**
+ * A pool loan of 10.00 in `fund`, borrowed by a fresh member with `paidIn` of capital, disbursed on
+ * the harness's day; guaranteed in full by `guarantor` (joint and several) and/or covered by a
+ * deposit; put in default and its recovery case opened by the daily job's own function.
+ */
+async function defaultedCase(
+  fund: TestFund,
+  options: { guarantor: string | null; paidIn: string; collateral: boolean },
+): Promise<DefaultedCase> {
+  const today = harnessToday();
+  const borrower = await createMember(h, fund.id);
+  await fundPool(h, fund, options.paidIn, borrower, today);
+  await fundPool(h, fund, '100.00', undefined, today);
+  const draft = await h.http
+    .post(api(`/funds/${fund.id}/loan-applications`))
+    .set(fund.admin.auth)
+    .send({
+      borrowerMemberId: borrower,
+      amount: '10.00',
+      purpose: 'authorization matrix',
+      termDays: 30,
+      repaymentMethod: 'bullet',
+      wantedOn: today,
+      lender: { type: 'pool' },
+      guarantors:
+        options.guarantor === null ? [] : [{ memberId: options.guarantor, amount: '10.00', type: 'joint_and_several' }],
+      collateral: options.collateral
+        ? [{ description: '存单', kind: 'deposit', valuation: '10.00', valuedOn: today, haircutPct: '0' }]
+        : [],
+    });
+  if (draft.status !== 201) throw new Error(`draft not made: ${draft.status} ${draft.text}`);
+  const loanId = draft.body.id as string;
+  if (options.guarantor !== null) {
+    const consenting = await makeUser(h, 'member', { fundId: fund.id, memberId: options.guarantor });
+    const guaranteeId = (draft.body.guarantees as { id: string }[])[0]!.id;
+    const agreed = await h.http
+      .post(api(`/funds/${fund.id}/loan-applications/${loanId}/guarantees/${guaranteeId}/consent`))
+      .set(consenting.auth)
+      .send({ decision: 'accept' });
+    if (agreed.status !== 200) throw new Error(`consent refused: ${agreed.status} ${agreed.text}`);
+  }
+  const submitted = await h.http
+    .post(api(`/funds/${fund.id}/loan-applications/${loanId}/submit`))
+    .set(fund.admin.auth)
+    .send();
+  if (submitted.status !== 200) throw new Error(`not submitted: ${submitted.status} ${submitted.text}`);
+  await approveByContract(h, fund.id, loanId);
+  const paid = await h.http
+    .post(api(`/funds/${fund.id}/loans/${loanId}/disbursements`))
+    .set(fund.admin.auth)
+    .set('Idempotency-Key', randomUUID())
+    .send({ bankReference: `AUTHZ-DISB-${loanId}` });
+  if (paid.status !== 201 || paid.body.status !== 'executed') {
+    throw new Error(`not disbursed: ${paid.status} ${paid.text}`);
+  }
+  // In default as the daily job would leave it, and its case opened by the job's own function.
+  await h.db('loans').where({ id: loanId }).update({ status: 'defaulted' });
+  await inTransaction(h.db, async (trx) => {
+    const row = toFund((await trx('funds').where({ id: fund.id }).first()) as FundRow);
+    await openCasesOnDefault(trx, h.services.recovery.deps, row, today, { actor: SYSTEM_ACTOR, requestId: null });
+  });
+  const kase = (await h.db('recovery_cases').where({ fund_id: fund.id, loan_id: loanId }).first('id')) as {
+    id: string;
+  };
+  return { fund, loanId, caseId: kase.id };
+}
+
+/** A case in the world's fund guaranteed by the world's member, so its member user may read it. */
+function worldCase(w: World, collateral = false): Promise<DefaultedCase> {
+  return defaultedCase({ ...w.fund, admin: adminNow(w) }, { guarantor: w.memberId, paidIn: '100.00', collateral });
+}
+
+/**
+ * A case in a fund of its own, whose one committee seat (bound to a member that is no party to
+ * the loan) makes the quorum by itself.
+ */
+async function caseWithCommittee(
+  w: World,
+  options: { guaranteed: boolean; paidIn: string; collateral: boolean },
+): Promise<DefaultedCase & { seat: TestUser }> {
+  const admin = adminNow(w);
+  const fund = { ...(await createFund(h, admin)), admin };
+  await fundPool(h, fund, '1000.00', undefined, harnessToday());
+  const guarantor = options.guaranteed ? await createMember(h, fund.id) : null;
+  if (guarantor !== null) await fundPool(h, fund, '100.00', guarantor, harnessToday());
+  const c = await defaultedCase(fund, { guarantor, paidIn: options.paidIn, collateral: options.collateral });
+  const seat = await makeUser(h, 'committee', { fundId: fund.id, memberId: await createMember(h, fund.id) });
+  return { ...c, seat };
+}
+
+/** Proposes a step of the case and has the committee pass it at a meeting held that day. */
+async function resolved(
+  c: DefaultedCase & { seat: TestUser },
+  action: 'call_guarantees' | 'capital_offset' | 'write_off',
+): Promise<void> {
+  const admin = c.fund.admin;
+  const proposed = await h.http
+    .post(api(`/funds/${c.fund.id}/recovery-cases/${c.caseId}/actions`))
+    .set(admin.auth)
+    .send({ action, reason: 'authorization matrix' });
+  if (proposed.status !== 201) throw new Error(`${action} not proposed: ${proposed.status} ${proposed.text}`);
+  const meeting = await h.http
+    .post(api(`/funds/${c.fund.id}/meetings`))
+    .set(admin.auth)
+    .send({ heldOn: harnessToday(), chairUserId: c.seat.id, recoveryActionIds: [proposed.body.id] });
+  if (meeting.status !== 201) throw new Error(`meeting not convened: ${meeting.status} ${meeting.text}`);
+  const meetingPath = `/funds/${c.fund.id}/meetings/${meeting.body.id as string}`;
+  const itemId = (meeting.body.items as { id: string }[])[0]!.id;
+  const steps = [
+    h.http
+      .post(api(`${meetingPath}/attendance`))
+      .set(admin.auth)
+      .send({ userIds: [c.seat.id] }),
+    h.http
+      .post(api(`${meetingPath}/items/${itemId}/votes`))
+      .set(c.seat.auth)
+      .send({ vote: 'approve' }),
+    h.http
+      .post(api(`${meetingPath}/items/${itemId}/decide`))
+      .set(admin.auth)
+      .set('Idempotency-Key', randomUUID())
+      .send({}),
+  ];
+  for (const step of steps) {
+    const response = await step;
+    if (response.status >= 300) throw new Error(`${action} not resolved: ${response.status} ${response.text}`);
+  }
+  const decided = (await h.db('committee_items').where({ id: itemId }).first('status')) as { status: string };
+  if (decided.status !== 'approved') throw new Error(`${action} not approved: ${decided.status}`);
+}
+
+/**
+ * A call on the guarantor of a fresh defaulted loan, made `daysAgo` days ago (the harness's clock
+ * is set back for the setup, then forward again): its fund, case and call.
+ */
+async function calledCase(w: World, daysAgo: number): Promise<Record<string, string>> {
+  const now = h.clock.now();
+  h.clock.set(new Date(now.getTime() - daysAgo * 86_400_000));
+  try {
+    const c = await caseWithCommittee(w, { guaranteed: true, paidIn: '100.00', collateral: false });
+    await resolved(c, 'call_guarantees');
+    const call = (await h.db('recovery_calls').where({ fund_id: c.fund.id, case_id: c.caseId }).first('id')) as {
+      id: string;
+    };
+    return { ...caseIds(c), callId: call.id };
+  } finally {
+    h.clock.set(now);
+  }
+}
+
+/** A call_guarantees step proposed on a fresh case of the world's fund: its action id. */
+async function proposedCall(w: World): Promise<string> {
+  const c = await worldCase(w);
+  const proposed = await h.http
+    .post(api(`/funds/${c.fund.id}/recovery-cases/${c.caseId}/actions`))
+    .set(c.fund.admin.auth)
+    .send({ action: 'call_guarantees', reason: 'authorization matrix' });
+  if (proposed.status !== 201) throw new Error(`not proposed: ${proposed.status} ${proposed.text}`);
+  return proposed.body.id as string;
 }
 
 /** Platform-wide counts: a refused POST /funds has no fund of its own to snapshot. */

@@ -223,6 +223,27 @@ describe('flag mode', () => {
       expect(row.target_id).toBe(loan3.guarantees[0]!.id);
       expect(row.payload).toMatchObject({ guarantorMemberId: w.ids.C, borrowerMemberId: w.ids.A, cycle: expected });
     }
+    // Each flag carries the request id of the request that found the circle, like that request's own row.
+    const chain = (await h
+      .db('audit_log as a')
+      .join('audit_links as l', 'l.audit_id', 'a.id')
+      .where({ 'a.fund_id': w.fund.id })
+      .orderBy('l.seq')
+      .select('a.action', 'a.request_id')) as { action: string; request_id: string | null }[];
+    const flagged = chain.filter((row) => row.action === 'loans.guarantee.circle_flagged');
+    expect(flagged.every((row) => typeof row.request_id === 'string' && row.request_id.length > 0)).toBe(true);
+    expect(
+      flagged.map((flag) =>
+        chain
+          .filter((row) => row.request_id === flag.request_id && row.action !== flag.action)
+          .map((row) => row.action),
+      ),
+    ).toEqual([
+      ['loans.application.create'],
+      ['loans.guarantee.accept'],
+      ['loans.application.submit'],
+      [expect.stringMatching(/^loans\.disbursement\./)],
+    ]);
 
     const report = await network(h, w.fund.id, w.fund.admin);
     expect(report.status).toBe(200);
