@@ -11,7 +11,8 @@ import { Money, sumAmounts, ZERO } from '../money/money';
  */
 
 export type ServicedStatus = 'active' | 'overdue' | 'defaulted';
-export type Lender = 'pool' | 'peer';
+export const LENDERS = ['pool', 'peer', 'bank'] as const;
+export type Lender = (typeof LENDERS)[number];
 
 /** The thresholds of portfolio at risk: PAR1, PAR30, PAR90 (days past due strictly above). */
 export const PAR_THRESHOLDS_DAYS = [1, 30, 90] as const;
@@ -145,13 +146,11 @@ export function portfolioAtRisk(loans: readonly BookFigures[]): ParPortfolio[] {
   };
   return [
     portfolio('all', loans),
-    portfolio(
-      'pool',
-      loans.filter((row) => row.lender === 'pool'),
-    ),
-    portfolio(
-      'peer',
-      loans.filter((row) => row.lender === 'peer'),
+    ...LENDERS.map((lender) =>
+      portfolio(
+        lender,
+        loans.filter((row) => row.lender === lender),
+      ),
     ),
   ];
 }

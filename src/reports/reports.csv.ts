@@ -92,7 +92,7 @@ export const PAR_CSV_HEADER = [
   '比率 Ratio',
 ] as const;
 
-/** One row per lender (all, pool, peer) and threshold (1, 30, 90), under a header row. */
+/** One row per lender (all, pool, peer, bank) and threshold (1, 30, 90), under a header row. */
 export function portfolioAtRiskCsv(report: PortfolioAtRiskView): string {
   const rows: CsvCell[][] = [
     [...PAR_CSV_HEADER],

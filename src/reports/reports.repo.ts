@@ -16,18 +16,19 @@ export interface LoanBookRow {
   number: number;
   borrower_member_id: string;
   borrower_name: string;
-  lender: 'pool' | 'peer';
+  lender: 'pool' | 'peer' | 'bank';
   peer_lender_member_id: string | null;
-  peer_lender_name: string | null;
+  /** The lending member's name (peer loan) or the bank's (bank loan); null for the pool. */
+  lender_name: string | null;
   amount: string;
   disbursed_on: string;
   maturity_date: string;
   restructured: boolean;
   classification_floor: Classification | null;
   principal: string;
-  /** Pool: balance of 1202:<loan>; peer: scheduled interest due and unpaid (the lender's). */
+  /** Pool: balance of 1202:<loan>; peer and bank: scheduled interest due and unpaid (the lender's). */
   interest: string;
-  /** Pool: balance of 1203:<loan>; peer: null (no penalty interest is computed for peer loans). */
+  /** Pool: balance of 1203:<loan>; peer and bank: null (the fund computes no penalty interest for them). */
   penalty: string | null;
   days_past_due: number;
   /** The status the daily job last recorded on or before the day, if it recorded any. */
@@ -43,12 +44,12 @@ export interface LoanBookRow {
 const OVERDUE_AS_OF = instalmentOverdueSql('p.d', 'q.owes');
 
 /**
- * Every pool and peer loan disbursed on or before `asOf` with principal outstanding at the end of
+ * Every loan (pool, peer, bank) disbursed on or before `asOf` with principal outstanding at the end of
  * that day, for one fund; `visibleTo`, when given, keeps only the loans the member borrows, lends
  * or guarantees (the loan list's visibility rule). At most `limit` rows, by loan number.
  *
  * As of the day:
- *  - principal: 1201:<loan> (pool) or the memo account 7101:<loan> (peer), interest 1202 and penalty
+ *  - principal: 1201:<loan> (pool) or the memo account 7101:<loan> (peer) or 7201:<loan> (bank), interest 1202 and penalty
  *    1203, by loan_debit_balance_as_of (ADR 0003: the last posting whose watermark is on or before
  *    the day, plus back-dated postings after it);
  *  - schedule: the version in force that day, i.e. before any extension effective after it;
@@ -58,7 +59,7 @@ const OVERDUE_AS_OF = instalmentOverdueSql('p.d', 'q.owes');
  *    pool loan unpaid interest counts only while it owes interest of ended periods at all: the
  *    balance of 1202 exceeds what the period running on the day has accrued by then (the job's
  *    accrual postings dated in that period, with any differences of days run again);
- *  - a peer loan's interest: the scheduled interest of instalments due on or before the day, less
+ *  - a peer or bank loan's interest: the scheduled interest of instalments due on or before the day, less
  *    what was paid (repayments.allocation.ts peerInterestDue).
  */
 export async function loanBook(
@@ -72,10 +73,10 @@ export async function loanBook(
     `WITH params AS (
        SELECT ?::uuid AS fund_id, ?::date AS d, ?::uuid AS visible_to
      ), book AS MATERIALIZED (
-       SELECT l.id, l.fund_id, l.number, l.borrower_member_id, l.lender, l.peer_lender_member_id, l.amount,
-              l.disbursed_on, l.schedule_version AS current_version, l.maturity_date AS current_maturity
+       SELECT l.id, l.fund_id, l.number, l.borrower_member_id, l.lender, l.peer_lender_member_id, l.bank_name,
+              l.amount, l.disbursed_on, l.schedule_version AS current_version, l.maturity_date AS current_maturity
          FROM loans l CROSS JOIN params p
-        WHERE l.fund_id = p.fund_id AND l.lender IN ('pool', 'peer')
+        WHERE l.fund_id = p.fund_id
           AND l.disbursed_on IS NOT NULL AND l.disbursed_on <= p.d
           AND (p.visible_to IS NULL OR l.borrower_member_id = p.visible_to OR l.peer_lender_member_id = p.visible_to
                OR EXISTS (SELECT 1 FROM loan_guarantees g
@@ -89,7 +90,7 @@ export async function loanBook(
          FROM book b CROSS JOIN params p
          LEFT JOIN accounts ap
            ON ap.fund_id = p.fund_id
-          AND ap.code = CASE b.lender WHEN 'pool' THEN '1201:' ELSE '7101:' END || b.id::text
+          AND ap.code = CASE b.lender WHEN 'pool' THEN '1201:' WHEN 'peer' THEN '7101:' ELSE '7201:' END || b.id::text
          LEFT JOIN accounts ai ON ai.fund_id = p.fund_id AND ai.code = '1202:' || b.id::text
          LEFT JOIN accounts an ON an.fund_id = p.fund_id AND an.code = '1203:' || b.id::text
      ), outstanding AS MATERIALIZED (
@@ -144,7 +145,7 @@ export async function loanBook(
         WHERE o.lender = 'pool'
         GROUP BY o.id
      ), interest_past_due AS (
-       SELECT o.id AS loan_id, o.lender = 'peer' OR o.interest_booked > coalesce(r.accrued, 0) AS owes
+       SELECT o.id AS loan_id, o.lender <> 'pool' OR o.interest_booked > coalesce(r.accrued, 0) AS owes
          FROM outstanding o LEFT JOIN running r ON r.loan_id = o.id
      ), oldest AS (
        SELECT i.loan_id, min(i.due_on) AS due_on
@@ -155,7 +156,7 @@ export async function loanBook(
      ), peer_interest AS (
        SELECT i.loan_id, sum(i.interest - i.interest_paid) AS due
          FROM inst i CROSS JOIN params p
-         JOIN outstanding o ON o.id = i.loan_id AND o.lender = 'peer'
+         JOIN outstanding o ON o.id = i.loan_id AND o.lender <> 'pool'
         WHERE i.due_on <= p.d
         GROUP BY i.loan_id
      ), recorded AS (
@@ -165,7 +166,7 @@ export async function loanBook(
         ORDER BY h.loan_id, h.changed_on DESC, h.id DESC
      )
      SELECT o.id, o.number, o.borrower_member_id, mb.name AS borrower_name, o.lender, o.peer_lender_member_id,
-            ml.name AS peer_lender_name, o.amount::text AS amount,
+            CASE o.lender WHEN 'bank' THEN o.bank_name ELSE ml.name END AS lender_name, o.amount::text AS amount,
             to_char(o.disbursed_on, 'YYYY-MM-DD') AS disbursed_on,
             to_char(o.maturity_date, 'YYYY-MM-DD') AS maturity_date,
             o.restructured, o.classification_floor, o.principal::text AS principal,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { cursorParam, limitParam } from '../http/pagination';
 import { amountOutput, isoDate, uuid } from '../http/schemas';
 import { CLASSIFICATIONS } from '../loans/daily-job.repo';
-import { HISTORY_REASONS, PAR_THRESHOLDS_DAYS } from './delinquency';
+import { HISTORY_REASONS, LENDERS, PAR_THRESHOLDS_DAYS } from './delinquency';
 import { EXPOSURE_MEASURES } from './exposure';
 
 /** Requests and responses of the delinquency reports (docs/adr/0014-delinquency-reports.md). */
@@ -38,23 +38,24 @@ const loanBookLine = z.object({
   number: z.int(),
   borrower: z.object({ memberId: uuid, name: z.string() }),
   lender: z.object({
-    type: z.enum(['pool', 'peer']),
-    memberId: uuid.nullable().meta({ description: 'The lending member of a peer loan; null for the pool.' }),
-    name: z.string().nullable(),
+    type: z.enum(LENDERS),
+    memberId: uuid.nullable().meta({ description: 'The lending member of a peer loan; null for the pool and banks.' }),
+    name: z.string().nullable().meta({ description: 'The lending member’s name, or the bank’s; null for the pool.' }),
   }),
   disbursedOn: isoDate,
   maturityDate: isoDate.meta({ description: 'The maturity in force on asOf (before any later extension).' }),
   amount: amountOutput,
   principalOutstanding: amountOutput.meta({
-    description: 'Balance as of asOf of 1201:<loan> (pool) or of the memo account 7101:<loan> (peer).',
+    description:
+      'Balance as of asOf of 1201:<loan> (pool), or of the memo account 7101:<loan> (peer) or 7201:<loan> (bank).',
   }),
   interestReceivable: amountOutput.meta({
     description:
-      'Pool loan: balance of 1202:<loan> as of asOf — what the daily job had booked (days it has not run yet have no accrual). Peer loan: the interest is the lender’s and the fund books none; this is the scheduled interest of instalments due on or before asOf, less what was paid by then (what the payoff of a peer loan counts).',
+      'Pool loan: balance of 1202:<loan> as of asOf — what the daily job had booked (days it has not run yet have no accrual). Peer and bank loan: the interest is the lender’s and the fund books none; this is the scheduled interest of instalments due on or before asOf, less what was paid (or reported paid to the bank) by then.',
   }),
   penaltyReceivable: amountOutput.nullable().meta({
     description:
-      'Pool loan: balance of 1203:<loan> as of asOf. Peer loan: null — the fund computes no penalty interest for a loan it does not lend.',
+      'Pool loan: balance of 1203:<loan> as of asOf. Peer and bank loan: null — the fund computes no penalty interest for a loan it does not lend.',
   }),
   daysPastDue: z.int().meta({
     description:
@@ -115,7 +116,7 @@ export const loanBookView = z
   .meta({
     id: 'LoanBook',
     description:
-      'Interest totals add the pool loans’ receivable and the peer loans’ interest due to their lenders; penalty totals only pool loans (peer loans have none).',
+      'Interest totals add the pool loans’ receivable and the interest peer and bank loans owe their lenders; penalty totals only pool loans (the others have none).',
   });
 
 const parThreshold = z.object({
@@ -131,7 +132,7 @@ const parThreshold = z.object({
 });
 
 const parPortfolio = z.object({
-  lender: z.enum(['all', 'pool', 'peer']),
+  lender: z.enum(['all', ...LENDERS]),
   loans: z.int(),
   principalOutstanding: amountOutput,
   thresholds: z.array(parThreshold).meta({ description: 'PAR1, PAR30, PAR90.' }),
@@ -142,7 +143,9 @@ export const portfolioAtRiskView = z
     fundId: uuid,
     asOf: isoDate,
     scope: scopeView,
-    portfolios: z.array(parPortfolio).meta({ description: 'The whole portfolio, then pool loans, then peer loans.' }),
+    portfolios: z
+      .array(parPortfolio)
+      .meta({ description: 'The whole portfolio, then pool loans, peer loans and bank loans.' }),
   })
   .meta({ id: 'PortfolioAtRisk' });
 

@@ -319,7 +319,7 @@ function bookLine(
     loanId: row.id,
     number: row.number,
     borrower: { memberId: row.borrower_member_id, name: row.borrower_name },
-    lender: { type: row.lender, memberId: row.peer_lender_member_id, name: row.peer_lender_name },
+    lender: { type: row.lender, memberId: row.peer_lender_member_id, name: row.lender_name },
     disbursedOn: row.disbursed_on,
     maturityDate: row.maturity_date,
     amount: formatAmount(new Money(row.amount)),

@@ -118,7 +118,7 @@ describe('portfolio at risk as CSV', () => {
       fundId: FUND,
       asOf: '2026-09-14',
       scope: { memberId: null },
-      portfolios: (['all', 'pool', 'peer'] as const).map((lender) => ({
+      portfolios: (['all', 'pool', 'peer', 'bank'] as const).map((lender) => ({
         lender,
         loans: 2,
         principalOutstanding: '300.00',
@@ -131,7 +131,7 @@ describe('portfolio at risk as CSV', () => {
     };
     const lines = portfolioAtRiskCsv(report).slice(1).split('\r\n');
     expect(lines[0]).toBe(PAR_CSV_HEADER.join(','));
-    expect(lines.slice(1, -1)).toHaveLength(9);
+    expect(lines.slice(1, -1)).toHaveLength(12);
     expect(lines[1]).toBe(`${FUND},2026-09-14,all,1,100.00,1,300.00,2,0.3333`);
     expect(lines[9]).toBe(`${FUND},2026-09-14,peer,90,0.00,0,300.00,2,0.0000`);
   });

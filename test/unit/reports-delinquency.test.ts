@@ -76,7 +76,7 @@ describe('status as of a day', () => {
   });
 });
 
-function loan(lender: 'pool' | 'peer', principal: string, daysPastDue: number, borrower = 'b'): BookFigures {
+function loan(lender: 'pool' | 'peer' | 'bank', principal: string, daysPastDue: number, borrower = 'b'): BookFigures {
   return {
     lender,
     borrowerMemberId: borrower,
@@ -96,20 +96,21 @@ describe('portfolio at risk', () => {
     loan('pool', '4000.00', 31),
     loan('peer', '5000.00', 90),
     loan('peer', '6000.00', 91),
+    loan('bank', '8000.00', 2),
   ];
 
   test('when loans are exactly N days late, then they are not in PAR N; one more day and their whole principal is', () => {
-    const [all, pool, peer] = portfolioAtRisk(book);
-    // Total 21,000. Beyond 1 day: 3,000 + 4,000 + 5,000 + 6,000 = 18,000; beyond 30: 4,000 + 5,000 +
-    // 6,000 = 15,000; beyond 90: 6,000.
+    const [all, pool, peer, bank] = portfolioAtRisk(book);
+    // Total 29,000. Beyond 1 day: 3,000 + 4,000 + 5,000 + 6,000 + 8,000 = 26,000; beyond 30: 4,000 +
+    // 5,000 + 6,000 = 15,000; beyond 90: 6,000.
     expect(all).toEqual({
       lender: 'all',
-      loans: 6,
-      principal: new Money('21000.00'),
+      loans: 7,
+      principal: new Money('29000.00'),
       thresholds: [
-        { days: 1, atRiskPrincipal: new Money('18000.00'), atRiskLoans: 4, ratio: '0.8571' },
-        { days: 30, atRiskPrincipal: new Money('15000.00'), atRiskLoans: 3, ratio: '0.7143' },
-        { days: 90, atRiskPrincipal: new Money('6000.00'), atRiskLoans: 1, ratio: '0.2857' },
+        { days: 1, atRiskPrincipal: new Money('26000.00'), atRiskLoans: 5, ratio: '0.8966' },
+        { days: 30, atRiskPrincipal: new Money('15000.00'), atRiskLoans: 3, ratio: '0.5172' },
+        { days: 90, atRiskPrincipal: new Money('6000.00'), atRiskLoans: 1, ratio: '0.2069' },
       ],
     });
     // Pool 10,000: 7,000 / 4,000 / 0; peer 11,000: 11,000 / 11,000 / 6,000.
@@ -123,6 +124,13 @@ describe('portfolio at risk', () => {
       ['11000.00', '1.0000'],
       ['6000.00', '0.5455'],
     ]);
+    // Bank 8,000, two days late: at risk beyond 1 day only.
+    expect(bank!.thresholds.map((t) => [t.atRiskPrincipal.toFixed(2), t.ratio])).toEqual([
+      ['8000.00', '1.0000'],
+      ['0.00', '0.0000'],
+      ['0.00', '0.0000'],
+    ]);
+    expect(bank!.lender).toBe('bank');
   });
 
   test('when there is no loan, then every portfolio is empty with ratios of 0.0000', () => {

@@ -213,6 +213,21 @@ describe('registering a bank loan', () => {
     expect(rowOf(w.g2)).toMatchObject({
       guaranteesGiven: { own: '100000.00', jointGroupShare: '0.00', total: '100000.00' },
     });
+    // The loan book lists it with the bank as lender and its principal from the memo book.
+    const book = await h.http.get(api(`/funds/${w.fund.id}/reports/loan-book`)).set(auth(w.fund.admin));
+    expect(book.status).toBe(200);
+    expect(book.body.loans).toEqual([
+      expect.objectContaining({
+        loanId: loan.id,
+        lender: { type: 'bank', memberId: null, name: BANK_NAME },
+        principalOutstanding: '480000.00',
+        interestReceivable: '0.00',
+        penaltyReceivable: null,
+        daysPastDue: 0,
+        classification: 'normal',
+        status: 'active',
+      }),
+    ]);
     // The fund pays nothing and charges nothing.
     expect(await balanceOf(h, w.fund.id, '1001')).toBe(cashBefore);
     expect(await balanceOf(h, w.fund.id, '4002')).toBe('0.00');

@@ -38,6 +38,14 @@ function portfolioOf(lender: string, loans: number, principal: string, threshold
   };
 }
 
+/** No bank loan is in this portfolio: the bank lender's figures are all zero. */
+const noBank = () =>
+  portfolioOf('bank', 0, '0.00', [
+    [1, '0.00', 0, '0.0000'],
+    [30, '0.00', 0, '0.0000'],
+    [90, '0.00', 0, '0.0000'],
+  ]);
+
 async function par(asOf: string, user: TestUser = p.w.fund.admin) {
   const response = await report(h, user, p.w.fund.id, 'portfolio-at-risk', asOf);
   expect(response.status).toBe(200);
@@ -69,6 +77,7 @@ describe('portfolio at risk', () => {
           [30, '0.00', 0, '0.0000'],
           [90, '0.00', 0, '0.0000'],
         ]),
+        noBank(),
       ],
     });
   });
@@ -92,6 +101,7 @@ describe('portfolio at risk', () => {
         [30, '0.00', 0, '0.0000'],
         [90, '0.00', 0, '0.0000'],
       ]),
+      noBank(),
     ]);
   });
 
@@ -114,6 +124,7 @@ describe('portfolio at risk', () => {
         [30, '40000.00', 1, '1.0000'],
         [90, '0.00', 0, '0.0000'],
       ]),
+      noBank(),
     ]);
   });
 
@@ -135,6 +146,7 @@ describe('portfolio at risk', () => {
         [30, '40000.00', 1, '1.0000'],
         [90, '40000.00', 1, '1.0000'],
       ]),
+      noBank(),
     ]);
   });
 
@@ -160,6 +172,7 @@ describe('portfolio at risk', () => {
           [30, '0.00', 0, '0.0000'],
           [90, '0.00', 0, '0.0000'],
         ]),
+        noBank(),
       ],
     });
     // G2 guarantees L2 and L3 but borrows nothing; BIG lends L4 but borrows nothing.
@@ -170,7 +183,12 @@ describe('portfolio at risk', () => {
         [90, '0.00', 0, '0.0000'],
       ]);
     for (const user of [p.w.users.g2, p.w.users.big]) {
-      expect((await par('2026-07-19', user)).portfolios).toEqual([none('all'), none('pool'), none('peer')]);
+      expect((await par('2026-07-19', user)).portfolios).toEqual([
+        none('all'),
+        none('pool'),
+        none('peer'),
+        none('bank'),
+      ]);
     }
   });
 
