@@ -71,7 +71,10 @@ export interface MotionHandler {
    * committee has already checked that no open item names it.
    */
   lockForAgenda(trx: Trx, fund: Fund, id: string): Promise<MotionSummary>;
-  /** Whether the matter still waits for a decision; when not, its item closes `withdrawn`. */
+  /**
+   * Whether the matter still waits for a decision; when not, its item closes `withdrawn`. Locks the
+   * matter, so nothing changes it between this answer and `decide` in the same transaction.
+   */
   awaitingDecision(trx: Trx, fund: Fund, id: string): Promise<boolean>;
   /** The member enterprises party to the matter, for recusal. */
   parties(db: Db, fund: Fund, id: string): Promise<MotionParty[]>;

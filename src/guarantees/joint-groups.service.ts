@@ -287,8 +287,9 @@ export class JointGroupService implements MotionHandler {
     return summaryOf(group, memberships);
   }
 
+  /** Locks the group: a withdrawal waits for the decision, so `decide` finds what this answered. */
   async awaitingDecision(trx: Trx, fund: Fund, id: string): Promise<boolean> {
-    const group = await repo.findGroup(trx, fund.id, id);
+    const group = await repo.lockGroup(trx, fund.id, id);
     return group?.status === 'proposed';
   }
 
