@@ -7,7 +7,6 @@ import type { Clock } from '../clock';
 import type { Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { LedgerService } from '../ledger/ledger.service';
-import { lockMember } from '../members/members.repo';
 import { formatAmount, Money } from '../money/money';
 import { bankLoanError } from './bank-loans.errors';
 import type { BankRepaymentInput } from './bank-loans.schemas';
@@ -199,9 +198,7 @@ async function lockReportable(
       { lender: found.lender },
     );
   }
-  assert(await lockMember(trx, fund.id, found.borrower_member_id), `borrower of loan ${loanId} vanished`);
-  const loan = await servicing.lockServicedLoan(trx, fund.id, loanId);
-  assert(loan, `loan ${loanId} vanished under its lock`);
+  const loan = await servicing.lockBorrowerThenLoan(trx, fund.id, found);
   if (!servicing.SERVICED_STATES.includes(loan.status)) {
     throw repaymentError(
       'loan_not_repayable',

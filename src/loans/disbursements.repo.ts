@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
+import { assert } from '../assert';
 import type { Db, Trx } from '../db/knex';
+import { lockMember } from '../members/members.repo';
 import { policySchema, type FundPolicy } from '../funds/policy';
 import type { DayCount } from './interest';
 import { instalmentOverdueSql } from './daily-job.repo';
@@ -89,6 +91,21 @@ export async function findServicedLoan(db: Db, fundId: string, loanId: string): 
 
 export async function lockServicedLoan(trx: Trx, fundId: string, loanId: string): Promise<ServicedLoanRow | undefined> {
   return (await trx('loans').where({ fund_id: fundId, id: loanId }).forUpdate().first()) as ServicedLoanRow | undefined;
+}
+
+/**
+ * Locks a loan found unlocked the way every command on a disbursed loan does: its borrower's member
+ * row first, then the loan's row, so that commands on one borrower queue rather than deadlock.
+ */
+export async function lockBorrowerThenLoan(
+  trx: Trx,
+  fundId: string,
+  found: Pick<LoanRow, 'id' | 'borrower_member_id'>,
+): Promise<ServicedLoanRow> {
+  assert(await lockMember(trx, fundId, found.borrower_member_id), `borrower of loan ${found.id} vanished`);
+  const loan = await lockServicedLoan(trx, fundId, found.id);
+  assert(loan, `loan ${found.id} vanished under its lock`);
+  return loan;
 }
 
 export type DisbursementColumns = Pick<

@@ -8,7 +8,6 @@ import type { Db, Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { LedgerService } from '../ledger/ledger.service';
 import type { EntryLineInput } from '../ledger/ledger.types';
-import { lockMember } from '../members/members.repo';
 import { formatAmount, Money, sumAmounts } from '../money/money';
 import * as jobRepo from './daily-job.repo';
 import * as servicing from './disbursements.repo';
@@ -593,10 +592,7 @@ export class RepaymentService {
     if (!found || !servicing.LOAN_STATES.includes(found.status)) {
       throw repaymentError('loan_not_found', `Loan ${loanId} does not exist in this fund.`);
     }
-    assert(await lockMember(trx, fund.id, found.borrower_member_id), `borrower of loan ${loanId} vanished`);
-    const loan = await servicing.lockServicedLoan(trx, fund.id, loanId);
-    assert(loan, `loan ${loanId} vanished under its lock`);
-    return loan;
+    return servicing.lockBorrowerThenLoan(trx, fund.id, found);
   }
 
   private async instalmentsOf(db: Db, loan: servicing.ServicedLoanRow): Promise<InstalmentState[]> {

@@ -21,7 +21,6 @@ import * as jobRepo from '../loans/daily-job.repo';
 import * as servicing from '../loans/disbursements.repo';
 import * as loansRepo from '../loans/loans.repo';
 import { RepaymentService } from '../loans/repayments.service';
-import { lockMember } from '../members/members.repo';
 import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
 import { recoveryError, type RecoveryErrorCode } from './recovery.errors';
 import * as repo from './recovery.repo';
@@ -1040,10 +1039,7 @@ export class RecoveryService implements MotionHandler {
     if (!found || !servicing.LOAN_STATES.includes(found.status)) {
       throw recoveryError('loan_not_found', `Loan ${loanId} does not exist in this fund.`);
     }
-    assert(await lockMember(trx, fund.id, found.borrower_member_id), `borrower of loan ${loanId} vanished`);
-    const loan = await servicing.lockServicedLoan(trx, fund.id, loanId);
-    assert(loan, `loan ${loanId} vanished under its lock`);
-    return loan;
+    return servicing.lockBorrowerThenLoan(trx, fund.id, found);
   }
 
   private async lockOpenCall(trx: Trx, fund: Fund, state: CaseState, callId: string): Promise<repo.CallRow> {
