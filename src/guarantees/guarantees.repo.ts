@@ -52,6 +52,20 @@ interface EdgeSource {
  * graph: a write-off does not release its guarantors.
  */
 // A joint group's guarantees (ADR 0016) are rows of this source too, marked with their group.
+/**
+ * Rule S1 (ADR 0016) in SQL: what guarantee `g` (a loan_guarantees alias) counts toward its
+ * guarantor's capacity and exposure, `amount` being what it stands behind: the whole of it for a
+ * pledge of its own; for a joint group's guarantee its equal share among the loan's guarantors from
+ * that group (Civil Code art. 519), rounded half-up to the fen.
+ */
+export function capacityShareSql(g: string, amount: string): string {
+  return `(CASE WHEN ${g}.joint_group_id IS NULL THEN ${amount}
+                ELSE round(${amount} / (SELECT count(*) FROM loan_guarantees s
+                                          WHERE s.fund_id = ${g}.fund_id AND s.loan_id = ${g}.loan_id
+                                            AND s.joint_group_id = ${g}.joint_group_id AND s.status <> 'withdrawn'), 2)
+           END)::numeric(20, 2)`;
+}
+
 const LOAN_GUARANTEES: EdgeSource = {
   kind: 'loan_guarantee',
   sql: `
@@ -60,9 +74,7 @@ const LOAN_GUARANTEES: EdgeSource = {
            o.amount::text AS outstanding,
            (g.circle IS NOT NULL) AS circle_flagged,
            g.joint_group_id,
-           -- Rule S1 (ADR 0016): a group guarantee counts its equal share, rounded half-up to the fen.
-           (CASE WHEN g.joint_group_id IS NULL THEN o.amount ELSE round(o.amount / n.guarantors, 2) END)::numeric(20, 2)::text
-             AS capacity_share
+           ${capacityShareSql('g', 'o.amount')}::text AS capacity_share
       FROM loan_guarantees g
       JOIN loans l ON l.fund_id = g.fund_id AND l.id = g.loan_id
       LEFT JOIN LATERAL (
@@ -78,11 +90,6 @@ const LOAN_GUARANTEES: EdgeSource = {
       CROSS JOIN LATERAL (
         SELECT (g.amount - CASE WHEN g.status = 'active' THEN coalesce(r.released, 0) + coalesce(c.paid, 0) ELSE 0 END)::numeric(20, 2) AS amount
       ) o
-      LEFT JOIN LATERAL (
-        SELECT count(*) AS guarantors FROM loan_guarantees s
-         WHERE s.fund_id = g.fund_id AND s.loan_id = g.loan_id AND s.joint_group_id = g.joint_group_id
-           AND s.status <> 'withdrawn'
-      ) n ON g.joint_group_id IS NOT NULL
      WHERE g.fund_id = ? AND g.status IN ('accepted', 'active')
        AND l.status NOT IN (${CLOSED_LOAN_STATES.map((state) => `'${state}'`).join(', ')})`,
 };

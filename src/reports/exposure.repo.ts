@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex';
+import { capacityShareSql } from '../guarantees/guarantees.repo';
 
 /**
  * SQL of the exposure report (docs/adr/0019-exposure-report.md). Three read-only statements, each
@@ -73,10 +74,11 @@ export interface StandingGuaranteeRow {
   loan_id: string;
   guarantor_member_id: string;
   joint_group_id: string | null;
-  /** What the guarantee stood behind at the end of the day: its amount less releases by then. */
-  standing: string;
-  /** How many guarantees of the same joint group back the same loan (1 for an own pledge). */
-  group_guarantors: number;
+  /**
+   * What the guarantee counts toward its guarantor on the day (rule S1, capacityShareSql): what it
+   * stood behind then, or for a joint group's guarantee the guarantor's equal share of that.
+   */
+  counted: string;
 }
 
 /**
@@ -84,15 +86,16 @@ export interface StandingGuaranteeRow {
  * each still stood behind that day: the amount less the releases of repayments received by then
  * and not reversed by then (rule R-release of repayments.service.ts), less what its guarantor had
  * paid under recovery calls by then (ADR 0018); nothing once the loan's recovery case had closed
- * (the close releases what stands). Only those with something left.
+ * (the close releases what stands). Only those with something left, each at what it counts toward
+ * its guarantor: the rule the eligibility rules use for capacity.
  */
 export async function standingGuarantees(db: Db, fundId: string, asOf: string): Promise<StandingGuaranteeRow[]> {
   const result = await db.raw<{ rows: StandingGuaranteeRow[] }>(
-    `SELECT * FROM (
-       SELECT g.id, g.loan_id, g.guarantor_member_id, g.joint_group_id,
-              (g.amount - coalesce(rel.released, 0) - coalesce(paid_calls.paid, 0))::text AS standing,
-              CASE WHEN g.joint_group_id IS NULL THEN 1
-                   ELSE count(*) OVER (PARTITION BY g.loan_id, g.joint_group_id) END::int AS group_guarantors
+    `SELECT s.id, s.loan_id, s.guarantor_member_id, s.joint_group_id,
+            ${capacityShareSql('s', 's.standing')}::text AS counted
+       FROM (
+       SELECT g.id, g.fund_id, g.loan_id, g.guarantor_member_id, g.joint_group_id,
+              g.amount - coalesce(rel.released, 0) - coalesce(paid_calls.paid, 0) AS standing
          FROM loan_guarantees g
          JOIN loans l ON l.fund_id = g.fund_id AND l.id = g.loan_id
          LEFT JOIN LATERAL (
@@ -113,7 +116,7 @@ export async function standingGuarantees(db: Db, fundId: string, asOf: string): 
           AND NOT EXISTS (SELECT 1 FROM recovery_cases rc
                            WHERE rc.fund_id = g.fund_id AND rc.loan_id = g.loan_id AND rc.closed_on <= ?::date)
      ) s
-     WHERE s.standing::numeric > 0
+     WHERE s.standing > 0
      ORDER BY s.guarantor_member_id, s.loan_id, s.id`,
     [asOf, asOf, asOf, fundId, asOf, asOf],
   );

@@ -1,4 +1,3 @@
-import Decimal from 'decimal.js';
 import { guarantorCapacity, paidInBorrowingLimit, relatedGroupLimit, singleBorrowerLimit } from '../funds/limits';
 import type { FundPolicy } from '../funds/policy';
 import { Money, sumAmounts, ZERO } from '../money/money';
@@ -9,7 +8,8 @@ import { Money, sumAmounts, ZERO } from '../money/money';
  *
  * Rounding: a joint-group guarantee counts at its share, the standing amount divided equally among
  * the loan's guarantors from that group (Civil Code art. 519), rounded ROUND_HALF_UP to the fen per
- * guarantee — the share the eligibility rules count toward capacity. Limits are floored to the fen
+ * guarantee — computed in SQL by the rule the eligibility rules use for capacity
+ * (guarantees.repo.ts capacityShareSql). Limits are floored to the fen
  * (funds/limits.ts). Nothing else is rounded: every other figure is a sum of fen amounts.
  */
 
@@ -52,21 +52,14 @@ export interface LoanFigure {
 export interface GuaranteeFigure {
   guarantorMemberId: string;
   jointGroupId: string | null;
-  standing: Money;
-  groupGuarantors: number;
+  /** What it counts toward its guarantor: what it stands behind, or its share of a group's (rule S1). */
+  counted: Money;
 }
 
 export interface CollateralFigure {
   loanId: string;
   valuation: Money;
   counted: Money;
-}
-
-/** What a guarantee counts toward its guarantor's exposure and capacity. */
-export function guaranteeCounted(guarantee: GuaranteeFigure): Money {
-  if (guarantee.jointGroupId === null) return guarantee.standing;
-  if (guarantee.groupGuarantors < 1) throw new Error('a joint-group guarantee with no guarantors');
-  return guarantee.standing.div(guarantee.groupGuarantors).toDecimalPlaces(2, Decimal.ROUND_HALF_UP);
 }
 
 /** The figures of a set of members (one member, or a related group). */
@@ -90,8 +83,8 @@ export function figuresOf(
     peerLoansBorrowed: principalOf('peer'),
     peerLoansLent: sumAmounts(lent.map((loan) => loan.principal)),
     bankLoans: principalOf('bank'),
-    guaranteesOwn: sumAmounts(given.filter((g) => g.jointGroupId === null).map(guaranteeCounted)),
-    guaranteesJointShare: sumAmounts(given.filter((g) => g.jointGroupId !== null).map(guaranteeCounted)),
+    guaranteesOwn: sumAmounts(given.filter((g) => g.jointGroupId === null).map((g) => g.counted)),
+    guaranteesJointShare: sumAmounts(given.filter((g) => g.jointGroupId !== null).map((g) => g.counted)),
     collateralValuation: sumAmounts(pledged.map((item) => item.valuation)),
     collateralCounted: sumAmounts(pledged.map((item) => item.counted)),
   };

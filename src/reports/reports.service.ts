@@ -167,8 +167,7 @@ export class ReportService {
       const guarantees = guaranteeRows.map((row) => ({
         guarantorMemberId: row.guarantor_member_id,
         jointGroupId: row.joint_group_id,
-        standing: new Money(row.standing),
-        groupGuarantors: row.group_guarantors,
+        counted: new Money(row.counted),
       }));
       const collateral = collateralRows.map((row) => ({
         loanId: row.loan_id,
