@@ -117,6 +117,20 @@ export interface TestUser {
 }
 
 /** A user created through the real user service, with a token issued the way login issues them. */
+/** A bearer header for `user` issued at the harness clock's time: tests move the clock past a token's lifetime. */
+export function authNow(h: Harness, user: Pick<TestUser, 'id' | 'role'>): { Authorization: string } {
+  const { token } = h.services.tokens.issue({ sub: user.id, role: user.role, tv: 1 });
+  return { Authorization: `Bearer ${token}` };
+}
+
+/** Gives each user a token issued at the harness clock's time, after a test moved the clock. */
+export function reissueTokens(h: Harness, users: Iterable<TestUser>): void {
+  for (const user of users) {
+    user.auth = authNow(h, user);
+    user.token = user.auth.Authorization.slice('Bearer '.length);
+  }
+}
+
 export async function makeUser(
   h: Harness,
   role: Role,

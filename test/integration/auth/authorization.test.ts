@@ -11,7 +11,15 @@ import {
   bankCharge,
   entryBody,
 } from '../../helpers/factories';
-import { makeUser, startHarness, TEST_TODAY, unique, type Harness, type TestUser } from '../../helpers/harness';
+import {
+  authNow,
+  makeUser,
+  startHarness,
+  TEST_TODAY,
+  unique,
+  type Harness,
+  type TestUser,
+} from '../../helpers/harness';
 import { expectFundConsistent, snapshot } from '../../helpers/invariants';
 import { expectProblem, PASSWORD } from './problem';
 import { approveByContract } from '../disbursements/disbursements.helpers';
@@ -1412,8 +1420,8 @@ async function drawnBankLoanOf(w: World): Promise<string> {
 
 /** The world's administrator with a token issued at the harness's time (set back by some fixtures). */
 function adminNow(w: World): TestUser {
-  const { token } = h.services.tokens.issue({ sub: w.fund.admin.id, role: 'admin', tv: 1 });
-  return { ...w.fund.admin, token, auth: { Authorization: `Bearer ${token}` } };
+  const auth = authNow(h, w.fund.admin);
+  return { ...w.fund.admin, token: auth.Authorization.slice('Bearer '.length), auth };
 }
 
 /** The harness's day: its clock stands at 04:00 UTC, the same day in the fund's time zone. */

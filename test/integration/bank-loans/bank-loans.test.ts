@@ -1,4 +1,12 @@
-import { makeUser, startHarness, TEST_TODAY, unique, type Harness, type TestUser } from '../../helpers/harness';
+import {
+  authNow,
+  makeUser,
+  startHarness,
+  TEST_TODAY,
+  unique,
+  type Harness,
+  type TestUser,
+} from '../../helpers/harness';
 import { expectFundConsistent, snapshot } from '../../helpers/invariants';
 import { expectProblem } from '../auth/problem';
 import { committeeWorld, decide, meetingWith, votes, type CommitteeWorld } from '../committee/committee.helpers';
@@ -119,16 +127,10 @@ async function drawnBankLoan(w: LoanWorld, overrides: Record<string, unknown> = 
   return loan;
 }
 
-/** The user's bearer header issued now: tokens expire, and these tests move the clock by weeks. */
-function auth(user: TestUser): { Authorization: string } {
-  const { token } = h.services.tokens.issue({ sub: user.id, role: user.role, tv: 1 });
-  return { Authorization: `Bearer ${token}` };
-}
-
 function report(user: TestUser, fundId: string, loanId: string, body: Record<string, unknown>, key = randomUUID()) {
   return h.http
     .post(api(`/funds/${fundId}/loans/${loanId}/bank-repayments`))
-    .set(auth(user))
+    .set(authNow(h, user))
     .set('Idempotency-Key', key)
     .send(body);
 }
@@ -202,7 +204,7 @@ describe('registering a bank loan', () => {
       obligations: '300000.00',
     });
     // The exposure report shows the bank loan against its borrower and the guarantees against their givers.
-    const exposure = await h.http.get(api(`/funds/${w.fund.id}/reports/exposure`)).set(auth(w.fund.admin));
+    const exposure = await h.http.get(api(`/funds/${w.fund.id}/reports/exposure`)).set(authNow(h, w.fund.admin));
     expect(exposure.status).toBe(200);
     const rowOf = (memberId: string) =>
       (exposure.body.members as { member: { memberId: string } }[]).find((row) => row.member.memberId === memberId);
@@ -214,7 +216,7 @@ describe('registering a bank loan', () => {
       guaranteesGiven: { own: '100000.00', jointGroupShare: '0.00', total: '100000.00' },
     });
     // The loan book lists it with the bank as lender and its principal from the memo book.
-    const book = await h.http.get(api(`/funds/${w.fund.id}/reports/loan-book`)).set(auth(w.fund.admin));
+    const book = await h.http.get(api(`/funds/${w.fund.id}/reports/loan-book`)).set(authNow(h, w.fund.admin));
     expect(book.status).toBe(200);
     expect(book.body.loans).toEqual([
       expect.objectContaining({
@@ -393,7 +395,7 @@ describe('repayments the borrower reports', () => {
 
     const reversed = await h.http
       .post(api(`/funds/${w.fund.id}/loans/${loan.id}/repayments/${prepaid.body.id}/reverse`))
-      .set(auth(w.fund.admin))
+      .set(authNow(h, w.fund.admin))
       .set('Idempotency-Key', randomUUID())
       .send({ reason: '银行退回：款项未入账' });
     expect(reversed.status).toBe(200);
@@ -473,7 +475,7 @@ describe('repayments the borrower reports', () => {
       [
         await h.http
           .post(api(`/funds/${w.fund.id}/loans/${loan.id}/repayments`))
-          .set(auth(w.fund.admin))
+          .set(authNow(h, w.fund.admin))
           .set('Idempotency-Key', randomUUID())
           .send({ amount: '1000.00', receivedOn: '2026-07-15', reference: 'ICBC-R-9' }),
         409,
@@ -489,7 +491,7 @@ describe('repayments the borrower reports', () => {
     for (const response of malformed) expect(response.status).toBe(400);
     const noKey = await h.http
       .post(api(`/funds/${w.fund.id}/loans/${loan.id}/bank-repayments`))
-      .set(auth(w.users.borrower))
+      .set(authNow(h, w.users.borrower))
       .send(good);
     expect(noKey.status).toBe(400);
     expect(await everything(w.fund.id)).toEqual(before);
@@ -607,14 +609,14 @@ describe('bank loans among the other loans', () => {
     const job = (date: string) =>
       h.http
         .post(api(`/funds/${w.fund.id}/jobs/daily`))
-        .set(auth(w.fund.admin))
+        .set(authNow(h, w.fund.admin))
         .send({ date });
 
     h.clock.set('2026-07-20T04:00:00.000Z');
     const ran = await job('2026-07-20');
     expect({ status: ran.status, body: ran.status === 200 ? null : ran.body }).toEqual({ status: 200, body: null });
 
-    const overdue = await h.http.get(api(`/funds/${w.fund.id}/loans/${loan.id}`)).set(auth(w.fund.admin));
+    const overdue = await h.http.get(api(`/funds/${w.fund.id}/loans/${loan.id}`)).set(authNow(h, w.fund.admin));
     // Instalment 1 fell due 07-15: 5 days past due on 07-20, 关注 (1 … 90 days).
     expect(overdue.body).toMatchObject({
       status: 'overdue',
@@ -636,7 +638,7 @@ describe('bank loans among the other loans', () => {
     expect(principalOnly.status).toBe(201);
     h.clock.set('2026-07-21T04:00:00.000Z');
     expect((await job('2026-07-21')).status).toBe(200);
-    const stillOverdue = await h.http.get(api(`/funds/${w.fund.id}/loans/${loan.id}`)).set(auth(w.fund.admin));
+    const stillOverdue = await h.http.get(api(`/funds/${w.fund.id}/loans/${loan.id}`)).set(authNow(h, w.fund.admin));
     expect(stillOverdue.body).toMatchObject({ status: 'overdue', daysPastDue: 6 });
 
     const interest = await report(w.users.borrower, w.fund.id, loan.id, {
@@ -649,7 +651,7 @@ describe('bank loans among the other loans', () => {
     expect(interest.body.entryId).toBeNull();
     h.clock.set('2026-07-22T04:00:00.000Z');
     expect((await job('2026-07-22')).status).toBe(200);
-    const cured = await h.http.get(api(`/funds/${w.fund.id}/loans/${loan.id}`)).set(auth(w.fund.admin));
+    const cured = await h.http.get(api(`/funds/${w.fund.id}/loans/${loan.id}`)).set(authNow(h, w.fund.admin));
     expect(cured.body).toMatchObject({ status: 'active', overdue: false, daysPastDue: 0, classification: 'normal' });
   });
 
@@ -680,7 +682,7 @@ describe('bank loans among the other loans', () => {
 
     const asked = await h.http
       .post(api(`/funds/${w.fund.id}/loans/${loan.id}/extensions`))
-      .set(auth(w.users.borrower))
+      .set(authNow(h, w.users.borrower))
       .set('Idempotency-Key', randomUUID())
       .send({ newMaturityDate: '2027-12-31', reason: '银行同意展期' });
 

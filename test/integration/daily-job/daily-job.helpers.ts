@@ -2,17 +2,11 @@ import request from 'supertest';
 import { SYSTEM_ACTOR } from '../../../src/auth/principal';
 import { inTransaction } from '../../../src/db/transaction';
 import { formatAmount, Money } from '../../../src/money/money';
-import type { Harness, TestUser } from '../../helpers/harness';
+import { authNow, type Harness, type TestUser } from '../../helpers/harness';
 import { api, changePolicy, loanWorld, type LoanWorld } from '../loans/loans.helpers';
 import { approvedLoan, disburse, randomUUID } from '../disbursements/disbursements.helpers';
 
 /** Shared pieces of the daily job tests (not a test file itself). */
-
-/** A token issued now, by the harness clock: tests move the clock past a token's lifetime. */
-export function authNow(h: Harness, user: TestUser): { Authorization: string } {
-  const { token } = h.services.tokens.issue({ sub: user.id, role: user.role, tv: 1 });
-  return { Authorization: `Bearer ${token}` };
-}
 
 export function runJob(
   h: Harness,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createFund, createMember, fundPool } from '../../helpers/factories';
-import { makeUser, type Harness, type TestUser } from '../../helpers/harness';
+import { reissueTokens, makeUser, type Harness, type TestUser } from '../../helpers/harness';
 import { seat, type Seat } from '../committee/committee.helpers';
 import { ranJob } from '../daily-job/daily-job.helpers';
 import { approveByContract, disburse } from '../disbursements/disbursements.helpers';
@@ -69,11 +69,7 @@ export async function recoveryWorld(h: Harness): Promise<RecoveryWorld> {
 /** Moves the clock to noon (Shanghai) of `day` and gives every user of the world a token issued then. */
 export function today(h: Harness, w: RecoveryWorld, day: string): void {
   h.clock.set(`${day}T04:00:00.000Z`);
-  for (const user of w.everyone) {
-    const { token } = h.services.tokens.issue({ sub: user.id, role: user.role, tv: 1 });
-    user.token = token;
-    user.auth = { Authorization: `Bearer ${token}` };
-  }
+  reissueTokens(h, w.everyone);
 }
 
 /**

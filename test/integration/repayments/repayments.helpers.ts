@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../../src/auth/principal';
 import { inTransaction } from '../../../src/db/transaction';
 import { fundAccountId } from '../../../src/loans/disbursements.repo';
-import type { Harness, TestUser } from '../../helpers/harness';
+import { reissueTokens, type Harness, type TestUser } from '../../helpers/harness';
 import { approvedLoan, disburse } from '../disbursements/disbursements.helpers';
 import {
   api,
@@ -31,12 +31,7 @@ export const START = '2026-06-15T04:00:00.000Z';
  */
 export function setToday(h: Harness, day: string, w?: LoanWorld, ...others: TestUser[]): void {
   h.clock.set(`${day}T04:00:00.000Z`);
-  const users = w ? [w.fund.admin, ...Object.values(w.users), ...others] : others;
-  for (const user of users) {
-    const { token } = h.services.tokens.issue({ sub: user.id, role: user.role, tv: 1 });
-    user.token = token;
-    user.auth = { Authorization: `Bearer ${token}` };
-  }
+  reissueTokens(h, w ? [w.fund.admin, ...Object.values(w.users), ...others] : others);
 }
 
 /** A fund lending at 4.35 % a year (ACT/365) with a 0.5 % service fee. */

@@ -1,7 +1,7 @@
 import Decimal from 'decimal.js';
 import { randomUUID } from 'node:crypto';
 import { createFund, createMember, fundPool, type TestFund } from '../../helpers/factories';
-import { makeUser, startHarness, TEST_TODAY, type Harness, type TestUser } from '../../helpers/harness';
+import { reissueTokens, makeUser, startHarness, TEST_TODAY, type Harness, type TestUser } from '../../helpers/harness';
 import { expectFundConsistent } from '../../helpers/invariants';
 import { expectProblem } from '../auth/problem';
 import { api } from '../loans/loans.helpers';
@@ -162,11 +162,7 @@ function everyone(): TestUser[] {
 /** Noon in Shanghai of `date`, with every user holding a token issued then (tokens last an hour). */
 function setToday(date: string): void {
   h.clock.set(`${date}T04:00:00.000Z`);
-  for (const user of everyone()) {
-    const { token } = h.services.tokens.issue({ sub: user.id, role: user.role, tv: 1 });
-    user.token = token;
-    user.auth = { Authorization: `Bearer ${token}` };
-  }
+  reissueTokens(h, everyone());
 }
 
 const get = (user: TestUser, path: string) => h.http.get(api(`/funds/${cast.fund.id}${path}`)).set(user.auth);
