@@ -4,7 +4,7 @@ import pg from 'pg';
 /**
  * An opt-in profiler for the ledger benchmark (BENCH_PROFILE=1): it wraps pg.Client#query in this
  * process only, so every statement sent by the raw pool, by knex and by the app is counted and
- * timed from send to reply, BEGIN and COMMIT included. The time of a statement therefore includes
+ * timed from send to reply, BEGIN and COMMIT included (also when they travel with a statement). The time of a statement therefore includes
  * waiting for row locks held by other transactions, which is the point: it shows where an entry
  * queues. src/ is not touched.
  */
@@ -37,6 +37,12 @@ function labelOf(text: string): string {
   return trimmed.replace(/\s+/g, ' ').slice(0, 60);
 }
 
+/** " with BEGIN" and the like for a statement that carries its transaction's BEGIN or COMMIT. */
+function bracketOf(first: unknown): string {
+  const bracket = typeof first === 'object' && first !== null && 'bracket' in first ? String(first.bracket) : '';
+  return bracket === '' ? '' : ` + ${bracket}`;
+}
+
 function sqlOf(first: unknown): string {
   if (typeof first === 'string') return first;
   if (typeof first === 'object' && first !== null && 'text' in first) return String((first as { text: unknown }).text);
@@ -55,8 +61,18 @@ export class StatementProfile {
     const isOn = (): boolean => this.stats !== undefined;
     prototype.query = function (this: pg.Client, ...args: unknown[]): unknown {
       if (!isOn()) return original.apply(this, args);
-      const label = labelOf(sqlOf(args[0]));
+      const label = labelOf(sqlOf(args[0])) + bracketOf(args[0]);
       const started = performance.now();
+      const submittable = args[0] as { submit?: unknown; callback?: (...callbackArgs: unknown[]) => unknown };
+      if (typeof submittable.submit === 'function' && typeof submittable.callback === 'function') {
+        // A query object with its own callback (a statement sent with BEGIN or COMMIT, ADR 0020).
+        const callback = submittable.callback;
+        submittable.callback = (...callbackArgs: unknown[]): unknown => {
+          record(label, performance.now() - started);
+          return callback(...callbackArgs);
+        };
+        return original.apply(this, args);
+      }
       const last = args[args.length - 1];
       if (typeof last === 'function') {
         const callback = last as (...callbackArgs: unknown[]) => unknown;

@@ -72,7 +72,7 @@ export async function insertAuditRow(
   trx: Trx,
   row: NewAuditRow,
   canonical: string,
-  companion?: Companion,
+  { companion, commit }: { companion?: Companion | undefined; commit?: boolean | undefined },
 ): Promise<{ id: string }> {
   const result = await prepared<{ rows: { id: string }[] }>(
     trx,
@@ -93,6 +93,7 @@ export async function insertAuditRow(
       row.createdAt,
       canonical,
     ],
+    { commit: commit === true },
   );
   const inserted = result.rows[0];
   if (!inserted) throw new Error(`audit row for chain ${row.chain} was not inserted`);

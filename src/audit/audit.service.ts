@@ -94,10 +94,15 @@ export class AuditService {
   constructor(private readonly clock: Clock) {}
 
   /**
-   * Appends the event to its fund's chain inside the caller's transaction; a companion statement,
-   * if given, runs in the same round trip.
+   * Appends the event to its fund's chain inside the caller's transaction. A companion statement,
+   * if given, runs in the same round trip; with `commit` the append is the transaction's last
+   * statement and commits it, also in that round trip.
    */
-  async record(trx: Trx, event: AuditEvent, companion?: repo.Companion): Promise<{ id: string }> {
+  async record(
+    trx: Trx,
+    event: AuditEvent,
+    options: { companion?: repo.Companion; commit?: boolean } = {},
+  ): Promise<{ id: string }> {
     assert(isStorableJson(event.payload), `audit payload of ${event.action} is not storable JSON`);
     const row: repo.NewAuditRow = {
       chain: chainOf(event.fundId),
@@ -113,7 +118,7 @@ export class AuditService {
       // Millisecond precision, so the timestamp reads back exactly as it was hashed.
       createdAt: new Date(Math.floor(this.clock.now().getTime())),
     };
-    return repo.insertAuditRow(trx, row, canonicalRecord(row), companion);
+    return repo.insertAuditRow(trx, row, canonicalRecord(row), options);
   }
 
   async list(db: Db, fundId: string | null, filter: repo.AuditFilter): Promise<AuditRecord[]> {

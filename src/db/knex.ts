@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import { assert } from '../assert';
+import { PipelinedClient, runOnTransaction, type StatementOptions } from './pipelined';
 
 export type Db = Knex | Knex.Transaction;
 export type Trx = Knex.Transaction;
@@ -29,28 +30,28 @@ function positional(name: string, sql: string, bindingCount: number): string {
  * Runs constant SQL as a named server-side prepared statement, parsed and planned once per
  * connection instead of on every call: for the statements every request runs. The name must be
  * unique to the text. Inside a transaction it goes straight to the transaction's connection,
- * skipping knex's per-query work, which costs more than the statement on a hot path.
- * (Behind PgBouncer in transaction mode this needs version 1.21 or later.)
+ * skipping knex's per-query work, which costs more than the statement on a hot path; it carries
+ * the transaction's BEGIN if no statement has run yet, and its COMMIT when `options.commit` says it
+ * is the last (ADR 0020). (Behind PgBouncer in transaction mode this needs version 1.21 or later.)
  */
 export async function prepared<Result>(
   db: Db,
   name: string,
   sql: string,
   bindings: readonly unknown[],
+  options: StatementOptions = {},
 ): Promise<Result> {
   assert(!bindings.includes(undefined), `statement ${name} got an undefined value`);
   if (!db.isTransaction) {
+    assert(!options.commit, `statement ${name} commits, outside a transaction`);
     return db.raw(sql, bindings as Knex.RawBinding[]).options({ name }) as unknown as Promise<Result>;
   }
   const trx = db as Knex.Transaction;
   assert(!trx.isCompleted(), `statement ${name} after its transaction ended`);
   // The client of a knex transaction hands out the one connection the transaction runs on.
   const connection = await (trx.client as unknown as { acquireConnection(): Promise<pg.Client> }).acquireConnection();
-  return (await connection.query({
-    name,
-    text: positional(name, sql, bindings.length),
-    values: [...bindings],
-  })) as Result;
+  const query = { name, text: positional(name, sql, bindings.length), values: [...bindings] };
+  return (await runOnTransaction(connection, trx.client, query, options)) as Result;
 }
 
 export interface DbOptions {
@@ -61,7 +62,7 @@ export interface DbOptions {
 
 export function createDb(options: DbOptions): Knex {
   return knex({
-    client: 'pg',
+    client: PipelinedClient as unknown as typeof Knex.Client,
     connection: {
       connectionString: options.connectionString,
       application_name: options.applicationName ?? 'huzhu',

@@ -91,8 +91,8 @@ export async function runCommand<Body>(
         if (outcome.replayed) throw new AlreadyDone(outcome);
         // Normalized once: the client gets exactly what a replay will get.
         const body = JSON.parse(JSON.stringify(outcome.body)) as unknown;
-        // Last, with the response in the same statement. The row is linked into the fund's chain
-        // as the transaction commits (ADR 0004).
+        // Last, with the response in the same statement and the COMMIT in the same round trip
+        // (ADR 0020). The row is linked into the fund's chain as the transaction commits (ADR 0004).
         const companion =
           key === undefined
             ? undefined
@@ -110,7 +110,7 @@ export async function runCommand<Body>(
             payload: outcome.audit.payload,
             requestId: ctx.requestId,
           },
-          companion,
+          { companion, commit: true },
         );
         return { status: outcome.status, body, replayed: false };
       },
