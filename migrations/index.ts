@@ -14,6 +14,7 @@ import * as motions from './20261128000100_motions';
 import * as jointGroups from './20261128000200_joint_groups';
 import * as bankLoans from './20261128000300_bank_loans';
 import * as recovery from './20261128000400_recovery';
+import * as updateHeavyTables from './20261129000100_update_heavy_tables';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261128000200_joint_groups', module: jointGroups },
   { name: '20261128000300_bank_loans', module: bankLoans },
   { name: '20261128000400_recovery', module: recovery },
+  { name: '20261129000100_update_heavy_tables', module: updateHeavyTables },
 ];
