@@ -1,5 +1,5 @@
-// The parts of knex's PostgreSQL dialect that `pipelined.ts` extends. knex publishes no types for
-// them; these declare only what is used there.
+// The parts of knex's PostgreSQL dialect, and of pg, that `pipelined.ts` extends or calls. Neither
+// publishes types for them; these declare only what is used there.
 
 declare module 'knex/lib/dialects/postgres/index.js' {
   class ClientPg {
@@ -20,4 +20,10 @@ declare module 'knex/lib/dialects/postgres/execution/pg-transaction.js' {
     savepoint(connection: unknown): Promise<unknown>;
   }
   export default TransactionPg;
+}
+
+// pg's conversion of a query's values to what the wire protocol carries (arrays to array
+// literals, dates to timestamps, buffers as they are), used for statements written by hand.
+declare module 'pg/lib/utils.js' {
+  export function prepareValue(value: unknown): string | Buffer | null;
 }

@@ -26,24 +26,43 @@ function positional(name: string, sql: string, bindingCount: number): string {
   return text;
 }
 
+/** A named statement to run just before another, in the same round trip (see `prepared`). */
+export interface Leading {
+  name: string;
+  sql: string;
+  bindings: readonly unknown[];
+}
+
+export interface PreparedOptions {
+  /** The transaction's last statement: COMMIT is sent with it and the transaction ends. */
+  commit?: boolean;
+  /** Named statements run just before this one, in the same round trip; their rows are dropped. */
+  leading?: readonly Leading[];
+}
+
 /**
  * Runs constant SQL as a named server-side prepared statement, parsed and planned once per
  * connection instead of on every call: for the statements every request runs. The name must be
  * unique to the text. Inside a transaction it goes straight to the transaction's connection,
  * skipping knex's per-query work, which costs more than the statement on a hot path; it carries
- * the transaction's BEGIN if no statement has run yet, and its COMMIT when `options.commit` says it
- * is the last (ADR 0020). (Behind PgBouncer in transaction mode this needs version 1.21 or later.)
+ * the transaction's BEGIN if no statement has run yet, the statements of `options.leading` before
+ * it, and its COMMIT when `options.commit` says it is the last (ADR 0020). (Behind PgBouncer
+ * in transaction mode this needs version 1.21 or later.)
  */
 export async function prepared<Result>(
   db: Db,
   name: string,
   sql: string,
   bindings: readonly unknown[],
-  options: StatementOptions = {},
+  options: PreparedOptions = {},
 ): Promise<Result> {
-  assert(!bindings.includes(undefined), `statement ${name} got an undefined value`);
+  const leading = options.leading ?? [];
+  for (const statement of [{ name, bindings }, ...leading]) {
+    assert(!statement.bindings.includes(undefined), `statement ${statement.name} got an undefined value`);
+  }
   if (!db.isTransaction) {
     assert(!options.commit, `statement ${name} commits, outside a transaction`);
+    assert(leading.length === 0, `statement ${name} has leading statements, outside a transaction`);
     return db.raw(sql, bindings as Knex.RawBinding[]).options({ name }) as unknown as Promise<Result>;
   }
   const trx = db as Knex.Transaction;
@@ -51,7 +70,15 @@ export async function prepared<Result>(
   // The client of a knex transaction hands out the one connection the transaction runs on.
   const connection = await (trx.client as unknown as { acquireConnection(): Promise<pg.Client> }).acquireConnection();
   const query = { name, text: positional(name, sql, bindings.length), values: [...bindings] };
-  return (await runOnTransaction(connection, trx.client, query, options)) as Result;
+  const statementOptions: StatementOptions = {
+    commit: options.commit,
+    leading: leading.map((statement) => ({
+      name: statement.name,
+      text: positional(statement.name, statement.sql, statement.bindings.length),
+      values: statement.bindings,
+    })),
+  };
+  return (await runOnTransaction(connection, trx.client, query, statementOptions)) as Result;
 }
 
 export interface DbOptions {

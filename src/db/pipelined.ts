@@ -1,6 +1,7 @@
 import ClientPg from 'knex/lib/dialects/postgres/index.js';
 import TransactionPg from 'knex/lib/dialects/postgres/execution/pg-transaction.js';
 import pg from 'pg';
+import { prepareValue } from 'pg/lib/utils.js';
 import { assert } from '../assert';
 
 /*
@@ -25,7 +26,12 @@ interface WireConnection {
   bind(message: { portal?: string; statement?: string; values?: readonly unknown[] }): void;
   execute(message: { portal?: string; rows?: number }): void;
   sync(): void;
+  on(event: 'parseComplete', listener: () => void): void;
+  off(event: 'parseComplete', listener: () => void): void;
+  /** Named statements the server has, by name: pg parses a name again only when it is absent. */
   parsedStatements: Record<string, string>;
+  /** Named statements whose Parse is on its way. */
+  submittedNamedStatements: Record<string, string>;
 }
 
 interface CommandComplete {
@@ -35,17 +41,29 @@ interface CommandComplete {
 /** The members of pg.Query that a query class overrides or calls (pg ships no types for them). */
 interface QueryProtocol {
   readonly name?: string;
+  readonly text: string;
   readonly portal: string;
   callback?: (error: Error | null | undefined, result?: pg.QueryResult) => void;
   hasBeenParsed(connection: WireConnection): boolean;
   prepare(connection: WireConnection): void;
   _getRows(connection: WireConnection, rows: number | undefined): void;
+  handleDataRow(message: unknown): void;
   handleCommandComplete(message: CommandComplete, connection: WireConnection): void;
   handleError(error: Error, connection: WireConnection): void;
   handleReadyForQuery(connection: WireConnection): void;
 }
 
 const QueryBase = pg.Query as unknown as new (config: pg.QueryConfig) => QueryProtocol;
+
+/**
+ * A named statement written ahead of another in the same sequence, for its effect (taking locks,
+ * say); its rows are read and dropped. An error in it skips everything after it.
+ */
+export interface LeadingStatement {
+  name: string;
+  text: string;
+  values: readonly unknown[];
+}
 
 /** An unnamed, parameterless statement (BEGIN, COMMIT) written without a Sync of its own. */
 function writeBare(connection: WireConnection, text: string): void {
@@ -54,31 +72,68 @@ function writeBare(connection: WireConnection, text: string): void {
   connection.execute({ portal: '' });
 }
 
+function isKnown(connection: WireConnection, name: string): boolean {
+  return connection.parsedStatements[name] !== undefined || connection.submittedNamedStatements[name] !== undefined;
+}
+
+type Step = 'opening' | 'leading' | 'statement' | 'closing';
+
 /**
- * One statement with BEGIN written before it, COMMIT after it, or both, all under one Sync. The
- * result is the statement's alone. Anything but exactly the expected command tags is an error.
+ * One statement with, under the same Sync: BEGIN before it, leading statements before it, COMMIT
+ * after it, or any of those. The result is the statement's alone. Anything but exactly the
+ * expected command tags is an error.
  */
 class BracketedQuery extends QueryBase {
-  private openingAnswered: boolean;
-  private statementAnswered = false;
+  /** What each CommandComplete still to come answers, in order. */
+  private readonly steps: Step[];
   private closingTag: string | undefined;
   /** An answer out of the expected sequence, reported when the server is ready again. */
   private protocolError: Error | undefined;
-  /** Whether this submission parses the named statement (so a failure must forget it again). */
-  private parsesStatement = false;
+  /**
+   * Every Parse written, in order, with the name and text of the named ones. The server answers
+   * each with a ParseComplete, in order, until an error skips the rest; so the count of those
+   * answers says which named statements the server now has, whatever fails later.
+   */
+  private readonly parses: ({ name: string; text: string } | undefined)[] = [];
+  private parsesAnswered = 0;
+  private readonly countParse = (): void => {
+    this.parsesAnswered += 1;
+  };
+  private connection: WireConnection | undefined;
 
   constructor(
     config: pg.QueryConfig,
     private readonly opening: string | undefined,
+    private readonly leading: readonly LeadingStatement[],
     private readonly closing: boolean,
   ) {
     super(config);
-    this.openingAnswered = opening === undefined;
+    this.steps = [
+      ...(opening === undefined ? [] : (['opening'] as const)),
+      ...leading.map(() => 'leading' as const),
+      'statement' as const,
+      ...(closing ? (['closing'] as const) : []),
+    ];
   }
 
   override prepare(connection: WireConnection): void {
-    if (this.opening !== undefined) writeBare(connection, this.opening);
-    this.parsesStatement = !this.hasBeenParsed(connection);
+    this.connection = connection;
+    connection.on('parseComplete', this.countParse);
+    if (this.opening !== undefined) {
+      writeBare(connection, this.opening);
+      this.parses.push(undefined);
+    }
+    for (const statement of this.leading) {
+      if (!isKnown(connection, statement.name)) {
+        connection.parse({ text: statement.text, name: statement.name, types: [] });
+        connection.submittedNamedStatements[statement.name] = statement.text;
+        this.parses.push({ name: statement.name, text: statement.text });
+      }
+      connection.bind({ portal: '', statement: statement.name, values: statement.values });
+      connection.execute({ portal: '' });
+    }
+    if (this.name !== undefined && !this.hasBeenParsed(connection))
+      this.parses.push({ name: this.name, text: this.text });
     super.prepare(connection);
   }
 
@@ -90,27 +145,32 @@ class BracketedQuery extends QueryBase {
     connection.sync();
   }
 
+  /** A leading statement's rows are dropped; only the statement's own are the result. */
+  override handleDataRow(message: unknown): void {
+    if (this.steps[0] === 'statement') super.handleDataRow(message);
+  }
+
   override handleCommandComplete(message: CommandComplete, connection: WireConnection): void {
-    if (!this.openingAnswered) {
-      this.openingAnswered = true;
-      // Not thrown from here: this runs in pg's message handler. Reported once the server is ready.
-      if (message.text !== 'BEGIN') this.protocolError ??= new Error(`expected BEGIN to begin, got ${message.text}`);
-    } else if (!this.statementAnswered) {
-      this.statementAnswered = true;
+    const step = this.steps.shift();
+    // Not thrown from here: this runs in pg's message handler. Reported once the server is ready.
+    if (step === 'opening' && message.text !== 'BEGIN') {
+      this.protocolError ??= new Error(`expected BEGIN to begin, got ${message.text}`);
+    } else if (step === 'statement') {
       super.handleCommandComplete(message, connection);
-    } else {
+    } else if (step === 'closing') {
       this.closingTag = message.text;
+    } else if (step === undefined) {
+      this.protocolError ??= new Error(`unexpected answer ${message.text} after the whole sequence`);
     }
   }
 
   override handleError(error: Error, connection: WireConnection): void {
-    // pg records a statement as parsed on the first ParseComplete of the sequence, which may have
-    // been BEGIN's: forget it, or this connection would bind a statement the server never kept.
-    if (this.parsesStatement && this.name !== undefined) delete connection.parsedStatements[this.name];
+    this.settleParses();
     super.handleError(error, connection);
   }
 
   override handleReadyForQuery(connection: WireConnection): void {
+    this.settleParses();
     // COMMIT answers ROLLBACK for a transaction that had already failed: not committed.
     if (this.closing && this.closingTag !== 'COMMIT') {
       this.protocolError ??= new Error(`expected COMMIT to commit, got ${this.closingTag ?? 'no answer'}`);
@@ -122,9 +182,34 @@ class BracketedQuery extends QueryBase {
     super.handleReadyForQuery(connection);
   }
 
-  /** What travels with the statement, for profiles: "BEGIN", "COMMIT" or "BEGIN, COMMIT". */
+  /**
+   * Records which named statements this sequence left on the server. pg marks its query's statement
+   * as parsed on any ParseComplete, which may have been BEGIN's, and knows nothing of the leading
+   * ones: a statement whose Parse was answered is kept (parsing it again would fail, 42P05), one
+   * whose Parse was skipped by an earlier error is forgotten, so that its next use parses it.
+   */
+  private settleParses(): void {
+    const connection = this.connection;
+    if (connection === undefined) return;
+    this.connection = undefined;
+    connection.off('parseComplete', this.countParse);
+    this.parses.forEach((parse, index) => {
+      if (parse === undefined) return;
+      delete connection.submittedNamedStatements[parse.name];
+      if (index < this.parsesAnswered) connection.parsedStatements[parse.name] = parse.text;
+      else delete connection.parsedStatements[parse.name];
+    });
+  }
+
+  /** What travels with the statement, for profiles: "BEGIN", "COMMIT", leading names, in order. */
   get bracket(): string {
-    return [this.opening === undefined ? [] : ['BEGIN'], this.closing ? ['COMMIT'] : []].flat().join(', ');
+    return [
+      this.opening === undefined ? [] : ['BEGIN'],
+      this.leading.map((statement) => statement.name),
+      this.closing ? ['COMMIT'] : [],
+    ]
+      .flat()
+      .join(', ');
   }
 }
 
@@ -196,11 +281,13 @@ export class PipelinedClient extends ClientPg {
 export interface StatementOptions {
   /** The transaction's last statement: COMMIT is sent with it and the transaction ends. */
   commit?: boolean;
+  /** Statements run just before this one, in the same round trip (their rows are dropped). */
+  leading?: readonly LeadingStatement[];
 }
 
 /**
  * Runs one named statement on a transaction's connection, with the transaction's BEGIN if it is
- * still owed and with its COMMIT if `options.commit`.
+ * still owed, the leading statements of `options.leading`, and its COMMIT if `options.commit`.
  */
 export function runOnTransaction(
   connection: pg.Client,
@@ -211,10 +298,16 @@ export function runOnTransaction(
   const transaction = (transactionClient as TransactionClient).pipelinedTransaction;
   assert(!transaction?.committedByStatement, `statement ${query.name} after its transaction committed`);
   assert(!options.commit || transaction !== undefined, `statement ${query.name} cannot commit a savepoint`);
+  // Converted as pg converts a query's values, before anything is written: a value that cannot be
+  // sent fails here, with nothing on the wire.
+  const leading = (options.leading ?? []).map((statement) => ({
+    ...statement,
+    values: statement.values.map((value) => prepareValue(value)),
+  }));
   const opening = transaction?.takeOpening();
-  if (opening === undefined && !options.commit) return connection.query(query);
+  if (opening === undefined && !options.commit && leading.length === 0) return connection.query(query);
   return new Promise((resolve, reject) => {
-    const bracketed = new BracketedQuery(query, opening, options.commit === true);
+    const bracketed = new BracketedQuery(query, opening, leading, options.commit === true);
     bracketed.callback = (error, result) => {
       if (error) {
         reject(error);

@@ -161,6 +161,168 @@ test('when a new prepared statement fails to parse, then the connection forgets 
   }
 });
 
+test('when a new prepared statement parses but then fails to run, then the connection keeps it and a later use binds it', async () => {
+  // BEGIN and the statement's Parse both succeed; its Execute fails. The server keeps the statement,
+  // so parsing it again on this connection would be refused as a duplicate (42P05).
+  await h.db('pipeline_probe').insert({ id: 9, note: 'there before' });
+  const statement = (trx: Knex.Transaction, id: number) =>
+    prepared(trx, 'test_pipeline_run_fails', 'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)', [id, 'y']);
+  const failure = await inTransaction(single, (trx) => statement(trx, 9)).catch((error: unknown) => error);
+  expect((failure as { code?: string }).code).toBe('23505');
+  await inTransaction(single, (trx) => statement(trx, 10));
+  // Not the first statement of its transaction: sent as it is, with no BEGIN in front.
+  await inTransaction(single, async (trx) => {
+    await trx('pipeline_probe').insert({ id: 11, note: 'x' });
+    await statement(trx, 12);
+  });
+  expect(await probeIds()).toEqual([9, 10, 11, 12]);
+});
+
+test('when a new prepared statement parses but the COMMIT behind it fails, then a retry on the same connection binds it', async () => {
+  await single.raw(`
+    CREATE SEQUENCE pipeline_commits_single;
+    CREATE FUNCTION pipeline_fail_first_single() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF nextval('pipeline_commits_single') = 1 THEN
+        RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
+      END IF;
+      RETURN NULL;
+    END $$;
+    CREATE CONSTRAINT TRIGGER pipeline_fail_first_single AFTER INSERT ON pipeline_probe
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pipeline_fail_first_single();
+  `);
+  try {
+    let attempts = 0;
+    await inTransaction(single, async (trx) => {
+      attempts += 1;
+      await prepared(
+        trx,
+        'test_pipeline_commit_fails',
+        'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)',
+        [attempts, 'z'],
+        {
+          commit: true,
+        },
+      );
+    });
+    expect(attempts).toBe(2);
+    expect(await probeIds()).toEqual([2]);
+  } finally {
+    await single.raw(`
+      DROP TRIGGER pipeline_fail_first_single ON pipeline_probe;
+      DROP FUNCTION pipeline_fail_first_single();
+      DROP SEQUENCE pipeline_commits_single;
+    `);
+  }
+});
+
+const insertProbeLeading = (id: number, note = 'lead') => ({
+  name: 'test_pipeline_leading_insert',
+  sql: 'INSERT INTO pipeline_probe (id, note) VALUES (?, ?) RETURNING id, note',
+  bindings: [id, note],
+});
+
+const probeSummary = (
+  trx: Knex.Transaction,
+  options: { commit?: boolean; leading?: ReturnType<typeof insertProbeLeading>[] },
+) =>
+  prepared<{ rows: { n: string; ids: number[] }[] }>(
+    trx,
+    'test_pipeline_summary',
+    'SELECT count(*)::text AS n, coalesce(array_agg(id ORDER BY id), ARRAY[]::int[]) AS ids FROM pipeline_probe WHERE id <> ?',
+    [-1],
+    options,
+  );
+
+test('when statements lead a statement, then they run first in its transaction, it sees their work, and only its rows are returned', async () => {
+  const summary = await inTransaction(h.db, async (trx) => {
+    const result = await probeSummary(trx, { leading: [insertProbeLeading(1), insertProbeLeading(2)] });
+    await insertProbe(trx, 3);
+    return result.rows;
+  });
+  expect(summary).toEqual([{ n: '2', ids: [1, 2] }]);
+  expect(await probeIds()).toEqual([1, 2, 3]);
+});
+
+test('when leading statements go with BEGIN and COMMIT, then all of it is one transaction, committed by the statement', async () => {
+  let seenOutside: number[] = [];
+  await inTransaction(h.db, async (trx) => {
+    await probeSummary(trx, { leading: [insertProbeLeading(4)], commit: true });
+    seenOutside = await probeIds();
+  });
+  expect(seenOutside).toEqual([4]);
+});
+
+test('when a leading statement fails, then the statement is not run and the whole transaction rolls back', async () => {
+  await h.db('pipeline_probe').insert({ id: 9, note: 'there before' });
+  let ran = false;
+  const failure = await inTransaction(h.db, async (trx) => {
+    await trx('pipeline_probe').insert({ id: 1, note: 'x' });
+    await probeSummary(trx, { leading: [insertProbeLeading(9)], commit: true }); // duplicate key
+    ran = true;
+  }).catch((error: unknown) => error);
+  expect((failure as { code?: string }).code).toBe('23505');
+  expect(ran).toBe(false);
+  expect(await probeIds()).toEqual([9]);
+});
+
+test('when a new leading statement parses but fails to run, then the connection keeps it and both statements work again', async () => {
+  await h.db('pipeline_probe').insert({ id: 9, note: 'there before' });
+  const leading = (id: number) => ({
+    name: 'test_pipeline_leading_fails',
+    sql: 'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)',
+    bindings: [id, 'lead'],
+  });
+  const statement = (trx: Knex.Transaction, id: number) =>
+    prepared(trx, 'test_pipeline_led_statement', 'SELECT ?::int AS id', [id], { leading: [leading(id)] });
+  const failure = await inTransaction(single, (trx) => statement(trx, 9)).catch((error: unknown) => error);
+  expect((failure as { code?: string }).code).toBe('23505');
+  await inTransaction(single, (trx) => statement(trx, 10));
+  await inTransaction(single, async (trx) => {
+    await trx('pipeline_probe').insert({ id: 11, note: 'x' });
+    await statement(trx, 12);
+  });
+  expect(await probeIds()).toEqual([9, 10, 11, 12]);
+});
+
+test('when a leading statement runs inside a savepoint, then it rolls back with the savepoint alone', async () => {
+  await inTransaction(h.db, async (trx) => {
+    await trx('pipeline_probe').insert({ id: 1, note: 'before the savepoint' });
+    await trx
+      .transaction(async (savepoint) => {
+        const result = await probeSummary(savepoint, { leading: [insertProbeLeading(2)] });
+        expect(result.rows).toEqual([{ n: '2', ids: [1, 2] }]);
+        throw new Undo();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof Undo)) throw error;
+      });
+  });
+  expect(await probeIds()).toEqual([1]);
+});
+
+test('when a leading statement takes arrays and dates, then pg converts them as it does for any statement', async () => {
+  const found = await inTransaction(h.db, async (trx) => {
+    const result = await prepared<{ rows: { ids: number[]; day: string }[] }>(
+      trx,
+      'test_pipeline_led_by_array',
+      'SELECT array_agg(id ORDER BY id) AS ids, min(note) AS day FROM pipeline_probe',
+      [],
+      {
+        leading: [
+          {
+            name: 'test_pipeline_leading_array',
+            sql: "INSERT INTO pipeline_probe (id, note) SELECT unnest(?::int[]), to_char(?::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+            bindings: [[5, 6], new Date('2026-11-21T12:00:00Z')],
+          },
+        ],
+      },
+    );
+    return result.rows[0];
+  });
+  expect(found).toEqual({ ids: [5, 6], day: '2026-11-21' });
+});
+
 test('when a savepoint is the first thing a transaction does, then BEGIN goes first and the savepoint rolls back alone', async () => {
   await inTransaction(h.db, async (trx) => {
     await trx
