@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { prepared, type Db, type Trx } from '../db/knex';
 import type { Account, AccountType, Book, Hold, HoldStatus, JournalEntry, Posting, Side } from './ledger.types';
@@ -263,21 +264,48 @@ export interface AtomicPostResult {
 }
 
 /**
- * The whole posting in one statement, so that a hot account is locked for one round trip and the
- * commit, as in the leanest hand-written SQL:
- *  1. insert the header (nothing when its idempotency key was used already);
- *  2. lock the balance rows of every account the lines name, by id or chart code, in id order;
- *  3. compute each posting's running totals, balance, version and watermark from the locked rows
- *     and the lines before it (in line order, per account);
- *  4. only if every rule holds (accounts found, currency, each book balanced, effective date not in
- *     the future, floors with holds counted, fund book only when asked): update the balances and
- *     insert the postings.
+ * The whole posting in one round trip, as two statements sent together (ADR 0021):
+ *  1. (ENTRY_AND_LOCKS_SQL) insert the header (nothing when its idempotency key was used already),
+ *     then lock the balance rows of every account the lines name, by id or chart code, in id order;
+ *  2. (the posting statement) compute each posting's running totals, balance, version and watermark
+ *     from the locked rows and the lines before it (in line order, per account); then, only if every
+ *     rule holds (accounts found, currency, each book balanced, effective date not in the future,
+ *     floors with holds counted, fund book only when asked), update the balances and insert the
+ *     postings.
+ * Two statements because each takes its snapshot when it starts: the second starts once the first
+ * holds the locks, so it reads the rows as they are and never has to re-read one that a concurrent
+ * entry changed while it waited. One statement that waited would re-evaluate itself for every such
+ * row (EvalPlanQual), setting up its whole plan again, while holding the hot account's lock.
  * It returns the locked rows before and after. The service re-derives the same figures and rules
  * from the rows before, raises the typed refusal when a rule fails, and asserts that what the
- * database wrote is what it computed. The CHECKs and triggers hold whatever this statement does.
+ * database wrote is what it computed. The CHECKs and triggers hold whatever these statements do,
+ * and the posting statement locks the rows itself too, so it stays right on its own.
  */
 /** Entries with more lines than this are planned on every call rather than once (see below). */
 export const GENERIC_PLAN_LINES_MAX = 16;
+
+/**
+ * The first statement of a posting: the header, then the locks. Only once the header is in: a
+ * replay (its key used already) locks nothing, and two postings with one key queue on the header
+ * before either locks a balance. The rows are found by their ids, the lines' own and those of the
+ * chart codes they name, as one array: an index lookup each, whatever the table's statistics say
+ * (a null in either array matches nothing). Returns the locked ids, which the caller drops.
+ */
+const ENTRY_AND_LOCKS_SQL = `WITH entry AS (
+       INSERT INTO journal_entries
+         (id, fund_id, kind, effective_date, memo, idempotency_key, reverses_entry_id, actor_id, request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (fund_id, idempotency_key) DO NOTHING
+       RETURNING fund_id
+     )
+     SELECT b.account_id
+       FROM account_balances b
+      WHERE b.account_id = ANY (?::uuid[] || ARRAY(SELECT a.id FROM accounts a
+                                                   WHERE a.fund_id = (SELECT fund_id FROM entry)
+                                                     AND a.code = ANY (?::text[])))
+        AND b.fund_id = (SELECT fund_id FROM entry)
+      ORDER BY b.account_id
+        FOR UPDATE OF b`;
 
 /**
  * For entries of many lines: each line's account id, lines naming a chart code resolved by one
@@ -311,11 +339,7 @@ export async function postEntryAtomically(
   // for a few lines and quadratic for many; those resolve their codes first (RESOLVED_LINES_CTE).
   const large = lines.length > GENERIC_PLAN_LINES_MAX;
   const sql = `WITH entry AS (
-       INSERT INTO journal_entries
-         (fund_id, kind, effective_date, memo, idempotency_key, reverses_entry_id, actor_id, request_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (fund_id, idempotency_key) DO NOTHING
-       RETURNING id, seq, posted_at
+       SELECT id, seq, posted_at FROM journal_entries WHERE id = ? AND fund_id = ?
      ), params AS (
        SELECT ?::uuid AS fund_id, ?::date AS effective_date, ?::text AS currency, ?::timestamptz AS now,
               ?::boolean AS fund_book_only
@@ -326,9 +350,9 @@ export async function postEntryAtomically(
        SELECT * FROM unnest(?::uuid[], ?::numeric[]) AS r(account_id, amount)
      ),${large ? RESOLVED_LINES_CTE : ''} locked AS MATERIALIZED (
        ${LOCK_BALANCES_SELECT}
-        -- Only once the header is in: a replay (its key used already) locks nothing, and two
-        -- postings with one key queue on the header before either locks a balance.
-        -- Ids and codes resolved apart, so that each is an index lookup rather than a scan.
+        -- The first statement has locked these rows already, when it inserted the header (a
+        -- replay finds no header, and locks nothing). Locking them again costs nothing and keeps
+        -- this statement right on its own. Ids and codes resolved apart, as there.
         WHERE EXISTS (SELECT 1 FROM entry)
           AND b.fund_id = (SELECT fund_id FROM params)
           AND b.account_id IN (SELECT account_id FROM input WHERE account_id IS NOT NULL
@@ -410,15 +434,11 @@ export async function postEntryAtomically(
        LEFT JOIN locked k ON true
        LEFT JOIN updated u ON u.account_id = k.account_id
       ORDER BY k.account_id`;
+  // Chosen here, so that both statements can name the entry.
+  const entryId = randomUUID();
   const bindings = [
+    entryId,
     entry.fundId,
-    entry.kind,
-    entry.effectiveDate,
-    entry.memo,
-    entry.idempotencyKey,
-    entry.reversesEntryId,
-    entry.actorId,
-    entry.requestId,
     entry.fundId,
     entry.effectiveDate,
     guards.currency,
@@ -436,10 +456,30 @@ export async function postEntryAtomically(
   // A prepared statement's generic plan assumes one row per array parameter: right for the two to
   // six lines of almost every entry, but for a batch entry of hundreds of lines it joins by nested
   // loops, quadratic in the lines. Those are planned for their real size on every call.
-  const result =
-    lines.length <= GENERIC_PLAN_LINES_MAX
-      ? await prepared<Result>(trx, 'ledger_post_entry', sql, bindings)
-      : ((await trx.raw(sql, bindings as Knex.RawBinding[])) as unknown as Result);
+  const entryAndLocks = {
+    name: 'ledger_post_entry_header_and_locks',
+    sql: ENTRY_AND_LOCKS_SQL,
+    bindings: [
+      entryId,
+      entry.fundId,
+      entry.kind,
+      entry.effectiveDate,
+      entry.memo,
+      entry.idempotencyKey,
+      entry.reversesEntryId,
+      entry.actorId,
+      entry.requestId,
+      lines.map((line) => line.accountId),
+      lines.map((line) => line.accountCode),
+    ],
+  };
+  let result: Result;
+  if (lines.length <= GENERIC_PLAN_LINES_MAX) {
+    result = await prepared<Result>(trx, 'ledger_post_entry', sql, bindings, { leading: [entryAndLocks] });
+  } else {
+    await prepared(trx, entryAndLocks.name, entryAndLocks.sql, entryAndLocks.bindings);
+    result = (await trx.raw(sql, bindings as Knex.RawBinding[])) as unknown as Result;
+  }
   const first = result.rows[0];
   const header =
     first?.entry_id && first.entry_seq && first.entry_posted_at
