@@ -1,0 +1,103 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../../src/auth/principal';
+import { inTransaction } from '../../../src/db/transaction';
+import { lockBalances } from '../../../src/ledger/ledger.repo';
+import type { PostEntryInput } from '../../../src/ledger/ledger.types';
+import { createFund, fundPool, randomUUID, type TestFund } from '../../helpers/factories';
+import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
+import { expectFundConsistent } from '../../helpers/invariants';
+
+// A posting inserts its header and locks its balance rows in one statement, then posts in a second
+// one sent with it (ADR 0021). These tests pin what that order must keep: a replay takes no lock,
+// and a posting that waited for a lock posts from the row as the other entry left it.
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const actor: Actor = { userId: null, username: 'test', role: 'system' };
+
+/** A bank charge paid from pool cash: Dr 5002 / Cr 1001. */
+function charge(fund: TestFund, amount: string, idempotencyKey?: string): PostEntryInput {
+  return {
+    fundId: fund.id,
+    effectiveDate: TEST_TODAY,
+    kind: 'manual.bank_charge',
+    memo: `bank charge ${amount}`,
+    idempotencyKey,
+    actor,
+    lines: [
+      { accountId: fund.accounts['5002']!, side: 'debit', amount },
+      { accountId: fund.accounts['1001']!, side: 'credit', amount },
+    ],
+  };
+}
+
+/** Runs `work` while another transaction holds the lock on the fund's pool cash row. */
+async function whilePoolCashLocked<T>(fund: TestFund, work: () => Promise<T>): Promise<T> {
+  const holder: Knex.Transaction = await h.db.transaction();
+  try {
+    await lockBalances(holder, fund.id, [fund.accounts['1001']!]);
+    return await work();
+  } finally {
+    await holder.rollback();
+  }
+}
+
+test('when an entry is replayed while its accounts are locked elsewhere, then the replay answers at once: it locks nothing', async () => {
+  const fund = await createFund(h);
+  await fundPool(h, fund, '100.00');
+  const key = `charge:${randomUUID()}`;
+  const first = await inTransaction(h.db, (trx) => h.services.ledger.postEntry(trx, charge(fund, '10.00', key)));
+
+  const replay = await whilePoolCashLocked(fund, () =>
+    inTransaction(h.db, async (trx) => {
+      // Waiting for the lock would fail after this long, instead of passing slowly.
+      await trx.raw("SET LOCAL lock_timeout = '2s'");
+      return h.services.ledger.postEntry(trx, charge(fund, '10.00', key));
+    }),
+  );
+
+  expect(replay.replayed).toBe(true);
+  expect(replay.entry.id).toBe(first.entry.id);
+});
+
+test('when a new entry meets a locked account, then it waits, and once the lock is released it posts from the row as it then is', async () => {
+  const fund = await createFund(h);
+  await fundPool(h, fund, '100.00');
+
+  // The holder posts 30.00 from pool cash and has not committed when the second entry arrives.
+  const holder: Knex.Transaction = await h.db.transaction();
+  let second: Promise<Awaited<ReturnType<typeof h.services.ledger.postEntry>>> | undefined;
+  try {
+    await h.services.ledger.postEntry(holder, charge(fund, '30.00'));
+    second = inTransaction(h.db, (trx) => h.services.ledger.postEntry(trx, charge(fund, '20.00')));
+    // The second entry is waiting for the pool cash row, not done.
+    await waitUntilBlocked();
+    await holder.commit();
+  } catch (error) {
+    await holder.rollback();
+    throw error;
+  }
+  const posted = await second;
+
+  const poolCash = posted.entry.postings.find((posting) => posting.accountId === fund.accounts['1001']);
+  expect(poolCash).toMatchObject({ balanceAfter: '50.00' });
+  await expectFundConsistent(h, fund.id);
+});
+
+/** Until some backend of the test database waits for a row lock (at most 5 s). */
+async function waitUntilBlocked(): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const waiting = await h.db.raw<{ rows: unknown[] }>(
+      "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    if (waiting.rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('no posting waited for the lock');
+}
