@@ -4,9 +4,9 @@ import pg from 'pg';
 /**
  * An opt-in profiler for the ledger benchmark (BENCH_PROFILE=1): it wraps pg.Client#query in this
  * process only, so every statement sent by the raw pool, by knex and by the app is counted and
- * timed from send to reply, BEGIN and COMMIT included (also when they travel with a statement). The time of a statement therefore includes
- * waiting for row locks held by other transactions, which is the point: it shows where an entry
- * queues. src/ is not touched.
+ * timed from send to reply, BEGIN and COMMIT included (also when they travel with a statement).
+ * The time of a statement therefore includes waiting for row locks held by other transactions,
+ * which is the point: it shows where an entry queues. src/ is not touched.
  */
 
 interface StatementTimes {
@@ -37,7 +37,7 @@ function labelOf(text: string): string {
   return trimmed.replace(/\s+/g, ' ').slice(0, 60);
 }
 
-/** " with BEGIN" and the like for a statement that carries its transaction's BEGIN or COMMIT. */
+/** " + BEGIN, COMMIT" and the like, for a statement sent with BEGIN, COMMIT or leading statements. */
 function bracketOf(first: unknown): string {
   const bracket = typeof first === 'object' && first !== null && 'bracket' in first ? String(first.bracket) : '';
   return bracket === '' ? '' : ` + ${bracket}`;

@@ -263,24 +263,6 @@ export interface AtomicPostResult {
   postings: number;
 }
 
-/**
- * The whole posting in one round trip, as two statements sent together (ADR 0021):
- *  1. (ENTRY_AND_LOCKS_SQL) insert the header (nothing when its idempotency key was used already),
- *     then lock the balance rows of every account the lines name, by id or chart code, in id order;
- *  2. (the posting statement) compute each posting's running totals, balance, version and watermark
- *     from the locked rows and the lines before it (in line order, per account); then, only if every
- *     rule holds (accounts found, currency, each book balanced, effective date not in the future,
- *     floors with holds counted, fund book only when asked), update the balances and insert the
- *     postings.
- * Two statements because each takes its snapshot when it starts: the second starts once the first
- * holds the locks, so it reads the rows as they are and never has to re-read one that a concurrent
- * entry changed while it waited. One statement that waited would re-evaluate itself for every such
- * row (EvalPlanQual), setting up its whole plan again, while holding the hot account's lock.
- * It returns the locked rows before and after. The service re-derives the same figures and rules
- * from the rows before, raises the typed refusal when a rule fails, and asserts that what the
- * database wrote is what it computed. The CHECKs and triggers hold whatever these statements do,
- * and the posting statement locks the rows itself too, so it stays right on its own.
- */
 /** Entries with more lines than this are planned on every call rather than once (see below). */
 export const GENERIC_PLAN_LINES_MAX = 16;
 
@@ -320,6 +302,24 @@ const RESOLVED_LINES_CTE = `
            ON i.account_id IS NULL AND a.fund_id = (SELECT fund_id FROM params) AND a.code = i.account_code
      ),`;
 
+/**
+ * The whole posting in one round trip, as two statements sent together (ADR 0021):
+ *  1. (ENTRY_AND_LOCKS_SQL) insert the header (nothing when its idempotency key was used already),
+ *     then lock the balance rows of every account the lines name, by id or chart code, in id order;
+ *  2. (the posting statement) compute each posting's running totals, balance, version and watermark
+ *     from the locked rows and the lines before it (in line order, per account); then, only if every
+ *     rule holds (accounts found, currency, each book balanced, effective date not in the future,
+ *     floors with holds counted, fund book only when asked), update the balances and insert the
+ *     postings.
+ * Two statements because each takes its snapshot when it starts: the second starts once the first
+ * holds the locks, so it reads the rows as they are and never has to re-read one that a concurrent
+ * entry changed while it waited. One statement that waited would re-evaluate itself for every such
+ * row (EvalPlanQual), setting up its whole plan again, while holding the hot account's lock.
+ * It returns the locked rows before and after. The service re-derives the same figures and rules
+ * from the rows before, raises the typed refusal when a rule fails, and asserts that what the
+ * database wrote is what it computed. The CHECKs and triggers hold whatever these statements do,
+ * and the posting statement locks the rows itself too, so it stays right on its own.
+ */
 export async function postEntryAtomically(
   trx: Trx,
   entry: NewEntry,
@@ -352,7 +352,8 @@ export async function postEntryAtomically(
        ${LOCK_BALANCES_SELECT}
         -- The first statement has locked these rows already, when it inserted the header (a
         -- replay finds no header, and locks nothing). Locking them again costs nothing and keeps
-        -- this statement right on its own. Ids and codes resolved apart, as there.
+        -- this statement right on its own. Ids and codes resolved apart, so that each is an index
+        -- lookup rather than a scan.
         WHERE EXISTS (SELECT 1 FROM entry)
           AND b.fund_id = (SELECT fund_id FROM params)
           AND b.account_id IN (SELECT account_id FROM input WHERE account_id IS NOT NULL
@@ -453,9 +454,6 @@ export async function postEntryAtomically(
     guards.releasedHolds.map((hold) => hold.accountId),
     guards.releasedHolds.map((hold) => hold.amount),
   ];
-  // A prepared statement's generic plan assumes one row per array parameter: right for the two to
-  // six lines of almost every entry, but for a batch entry of hundreds of lines it joins by nested
-  // loops, quadratic in the lines. Those are planned for their real size on every call.
   const entryAndLocks = {
     name: 'ledger_post_entry_header_and_locks',
     sql: ENTRY_AND_LOCKS_SQL,
@@ -473,6 +471,10 @@ export async function postEntryAtomically(
       lines.map((line) => line.accountCode),
     ],
   };
+  // A prepared statement's generic plan assumes one row per array parameter: right for the two to
+  // six lines of almost every entry, but for a batch entry of hundreds of lines it joins by nested
+  // loops, quadratic in the lines. Those are planned for their real size on every call, after the
+  // header and locks in a round trip of their own.
   let result: Result;
   if (lines.length <= GENERIC_PLAN_LINES_MAX) {
     result = await prepared<Result>(trx, 'ledger_post_entry', sql, bindings, { leading: [entryAndLocks] });
