@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { SYSTEM_ACTOR } from '../../src/auth/principal';
 import { inTransaction } from '../../src/db/transaction';
+import type { PostEntryInput } from '../../src/ledger/ledger.types';
 import { insertMember } from '../../src/members/members.repo';
 import { type Harness, makeUser, TEST_TODAY, type TestUser, unique } from './harness';
 
@@ -71,6 +73,22 @@ export function bankCharge(amount: string, overrides: Record<string, unknown> = 
     ],
     { kind: 'manual.bank_charge', ...overrides },
   );
+}
+
+/** The same bank charge as an input to the ledger service (Dr 5002 / Cr 1001), by the system. */
+export function bankChargeInput(fund: TestFund, amount: string, idempotencyKey?: string): PostEntryInput {
+  return {
+    fundId: fund.id,
+    effectiveDate: TEST_TODAY,
+    kind: 'manual.bank_charge',
+    memo: `bank charge ${amount}`,
+    idempotencyKey,
+    actor: SYSTEM_ACTOR,
+    lines: [
+      { accountId: fund.accounts['5002']!, side: 'debit', amount },
+      { accountId: fund.accounts['1001']!, side: 'credit', amount },
+    ],
+  };
 }
 
 /** POSTs a manual entry with a fresh Idempotency-Key unless one is given. */

@@ -36,6 +36,34 @@ const probeIds = async (): Promise<number[]> => h.db('pipeline_probe').orderBy('
 
 class Undo extends Error {}
 
+/**
+ * Runs `work` while a deferred trigger on pipeline_probe fails the first COMMIT that follows an
+ * insert with a serialization failure (a sequence is not rolled back, so later COMMITs pass).
+ */
+async function withFirstCommitFailing(work: () => Promise<void>): Promise<void> {
+  await h.db.raw(`
+    CREATE SEQUENCE pipeline_commits;
+    CREATE FUNCTION pipeline_fail_first() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF nextval('pipeline_commits') = 1 THEN
+        RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
+      END IF;
+      RETURN NULL;
+    END $$;
+    CREATE CONSTRAINT TRIGGER pipeline_fail_first AFTER INSERT ON pipeline_probe
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pipeline_fail_first();
+  `);
+  try {
+    await work();
+  } finally {
+    await h.db.raw(`
+      DROP TRIGGER pipeline_fail_first ON pipeline_probe;
+      DROP FUNCTION pipeline_fail_first();
+      DROP SEQUENCE pipeline_commits;
+    `);
+  }
+}
+
 test('when the first statement is a prepared one and the work then fails, then that statement is undone too', async () => {
   const failure = await inTransaction(h.db, async (trx) => {
     await insertProbe(trx, 1);
@@ -117,20 +145,7 @@ test('when the COMMIT itself fails on a deferred constraint, then the error surf
 });
 
 test('when the COMMIT fails with a serialization failure, then the transaction runs again and commits once', async () => {
-  // A deferred trigger that fails the first COMMIT it sees (a sequence is not rolled back).
-  await h.db.raw(`
-    CREATE SEQUENCE pipeline_commits;
-    CREATE FUNCTION pipeline_fail_first() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF nextval('pipeline_commits') = 1 THEN
-        RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
-      END IF;
-      RETURN NULL;
-    END $$;
-    CREATE CONSTRAINT TRIGGER pipeline_fail_first AFTER INSERT ON pipeline_probe
-      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pipeline_fail_first();
-  `);
-  try {
+  await withFirstCommitFailing(async () => {
     let attempts = 0;
     await inTransaction(h.db, async (trx) => {
       attempts += 1;
@@ -138,13 +153,7 @@ test('when the COMMIT fails with a serialization failure, then the transaction r
     });
     expect(attempts).toBe(2);
     expect(await probeIds()).toEqual([2]);
-  } finally {
-    await h.db.raw(`
-      DROP TRIGGER pipeline_fail_first ON pipeline_probe;
-      DROP FUNCTION pipeline_fail_first();
-      DROP SEQUENCE pipeline_commits;
-    `);
-  }
+  });
 });
 
 test('when a new prepared statement fails to parse, then the connection forgets it and a later use parses it again', async () => {
@@ -179,41 +188,18 @@ test('when a new prepared statement parses but then fails to run, then the conne
 });
 
 test('when a new prepared statement parses but the COMMIT behind it fails, then a retry on the same connection binds it', async () => {
-  await single.raw(`
-    CREATE SEQUENCE pipeline_commits_single;
-    CREATE FUNCTION pipeline_fail_first_single() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF nextval('pipeline_commits_single') = 1 THEN
-        RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
-      END IF;
-      RETURN NULL;
-    END $$;
-    CREATE CONSTRAINT TRIGGER pipeline_fail_first_single AFTER INSERT ON pipeline_probe
-      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pipeline_fail_first_single();
-  `);
-  try {
+  await withFirstCommitFailing(async () => {
     let attempts = 0;
     await inTransaction(single, async (trx) => {
       attempts += 1;
-      await prepared(
-        trx,
-        'test_pipeline_commit_fails',
-        'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)',
-        [attempts, 'z'],
-        {
-          commit: true,
-        },
-      );
+      const values = [attempts, 'z'];
+      await prepared(trx, 'test_pipeline_commit_fails', 'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)', values, {
+        commit: true,
+      });
     });
     expect(attempts).toBe(2);
     expect(await probeIds()).toEqual([2]);
-  } finally {
-    await single.raw(`
-      DROP TRIGGER pipeline_fail_first_single ON pipeline_probe;
-      DROP FUNCTION pipeline_fail_first_single();
-      DROP SEQUENCE pipeline_commits_single;
-    `);
-  }
+  });
 });
 
 const insertProbeLeading = (id: number, note = 'lead') => ({

@@ -1,9 +1,8 @@
-import type { Actor } from '../../../src/auth/principal';
 import { inTransaction } from '../../../src/db/transaction';
 import { AppError } from '../../../src/errors';
 import type { PostEntryInput } from '../../../src/ledger/ledger.types';
-import { createFund, fundPool, randomUUID, type TestFund } from '../../helpers/factories';
-import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
+import { bankChargeInput, createFund, fundPool, randomUUID, type TestFund } from '../../helpers/factories';
+import { startHarness, type Harness } from '../../helpers/harness';
 import { expectFundConsistent, snapshot } from '../../helpers/invariants';
 
 let h: Harness;
@@ -14,22 +13,9 @@ afterAll(async () => {
   await h.close();
 });
 
-const actor: Actor = { userId: null, username: 'test', role: 'system' };
-
-/** Pool cash paid out as a bank charge: Dr 5002 / Cr 1001. */
-function charge(fund: TestFund, amount: string, key = `batch:${randomUUID()}`): PostEntryInput {
-  return {
-    fundId: fund.id,
-    effectiveDate: TEST_TODAY,
-    kind: 'manual.bank_charge',
-    memo: `bank charge ${amount}`,
-    idempotencyKey: key,
-    actor,
-    lines: [
-      { accountId: fund.accounts['5002']!, side: 'debit', amount },
-      { accountId: fund.accounts['1001']!, side: 'credit', amount },
-    ],
-  };
+/** A bank charge with an idempotency key of its own, as every entry of a batch needs. */
+function charge(fund: TestFund, amount: string): PostEntryInput {
+  return bankChargeInput(fund, amount, `batch:${randomUUID()}`);
 }
 
 function postBatch(entries: readonly PostEntryInput[]) {

@@ -1,10 +1,8 @@
 import type { Knex } from 'knex';
-import type { Actor } from '../../../src/auth/principal';
 import { inTransaction } from '../../../src/db/transaction';
 import { lockBalances } from '../../../src/ledger/ledger.repo';
-import type { PostEntryInput } from '../../../src/ledger/ledger.types';
-import { createFund, fundPool, randomUUID, type TestFund } from '../../helpers/factories';
-import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
+import { bankChargeInput, createFund, fundPool, randomUUID, type TestFund } from '../../helpers/factories';
+import { startHarness, type Harness } from '../../helpers/harness';
 import { expectFundConsistent } from '../../helpers/invariants';
 
 // A posting inserts its header and locks its balance rows in one statement, then posts in a second
@@ -18,24 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-const actor: Actor = { userId: null, username: 'test', role: 'system' };
-
-/** A bank charge paid from pool cash: Dr 5002 / Cr 1001. */
-function charge(fund: TestFund, amount: string, idempotencyKey?: string): PostEntryInput {
-  return {
-    fundId: fund.id,
-    effectiveDate: TEST_TODAY,
-    kind: 'manual.bank_charge',
-    memo: `bank charge ${amount}`,
-    idempotencyKey,
-    actor,
-    lines: [
-      { accountId: fund.accounts['5002']!, side: 'debit', amount },
-      { accountId: fund.accounts['1001']!, side: 'credit', amount },
-    ],
-  };
-}
 
 /** Runs `work` while another transaction holds the lock on the fund's pool cash row. */
 async function whilePoolCashLocked<T>(fund: TestFund, work: () => Promise<T>): Promise<T> {
@@ -52,13 +32,15 @@ test('when an entry is replayed while its accounts are locked elsewhere, then th
   const fund = await createFund(h);
   await fundPool(h, fund, '100.00');
   const key = `charge:${randomUUID()}`;
-  const first = await inTransaction(h.db, (trx) => h.services.ledger.postEntry(trx, charge(fund, '10.00', key)));
+  const first = await inTransaction(h.db, (trx) =>
+    h.services.ledger.postEntry(trx, bankChargeInput(fund, '10.00', key)),
+  );
 
   const replay = await whilePoolCashLocked(fund, () =>
     inTransaction(h.db, async (trx) => {
       // Waiting for the lock would fail after this long, instead of passing slowly.
       await trx.raw("SET LOCAL lock_timeout = '2s'");
-      return h.services.ledger.postEntry(trx, charge(fund, '10.00', key));
+      return h.services.ledger.postEntry(trx, bankChargeInput(fund, '10.00', key));
     }),
   );
 
@@ -74,8 +56,8 @@ test('when a new entry meets a locked account, then it waits, and once the lock 
   const holder: Knex.Transaction = await h.db.transaction();
   let second: Promise<Awaited<ReturnType<typeof h.services.ledger.postEntry>>> | undefined;
   try {
-    await h.services.ledger.postEntry(holder, charge(fund, '30.00'));
-    second = inTransaction(h.db, (trx) => h.services.ledger.postEntry(trx, charge(fund, '20.00')));
+    await h.services.ledger.postEntry(holder, bankChargeInput(fund, '30.00'));
+    second = inTransaction(h.db, (trx) => h.services.ledger.postEntry(trx, bankChargeInput(fund, '20.00')));
     // The second entry is waiting for the pool cash row, not done.
     await waitUntilBlocked();
     await holder.commit();
