@@ -13,11 +13,21 @@ export const limitParam = z.coerce
   .default(PAGE_LIMIT_DEFAULT)
   .meta({ description: `Page size, 1–${PAGE_LIMIT_MAX}.` });
 
+/**
+ * Longer than any cursor this service issues. The longest is the member register's: a name of up to
+ * 200 UTF-16 units, each at most 6 bytes once JSON-escaped, and an id: under 1,300 bytes of JSON,
+ * under 1,750 characters of base64url.
+ */
+export const CURSOR_LENGTH_MAX = 2048;
+
+/**
+ * The length is checked by decodeCursor, not here, so that a cursor this service did not issue
+ * gets one answer however it is wrong: invalid_cursor, "start again without it".
+ */
 export const cursorParam = z
   .string()
-  .max(512)
   .optional()
-  .meta({ description: 'Opaque cursor from the previous page’s `nextCursor`.' });
+  .meta({ description: 'Opaque cursor from the previous page’s `nextCursor`.', maxLength: CURSOR_LENGTH_MAX });
 
 export interface Page<T> {
   items: T[];
@@ -32,6 +42,7 @@ export function encodeCursor(position: Record<string, string>): string {
 export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, schema: S): z.output<S> | undefined {
   if (cursor === undefined) return undefined;
   try {
+    if (cursor.length > CURSOR_LENGTH_MAX) throw new RangeError('longer than any cursor issued');
     const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     // The query-string check cannot see inside base64: refuse text the database cannot take here.
     const parsed = isStorableJson(decoded) ? schema.safeParse(decoded) : undefined;

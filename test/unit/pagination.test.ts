@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { AppError } from '../../src/errors';
-import { beforeNumberOf, decodeCursor, encodeCursor, numberedPage, pageOf } from '../../src/http/pagination';
+import {
+  beforeNumberOf,
+  CURSOR_LENGTH_MAX,
+  decodeCursor,
+  encodeCursor,
+  numberedPage,
+  pageOf,
+} from '../../src/http/pagination';
+import { memberCursor } from '../../src/members/members.schemas';
 
 const positionSchema = z.object({ postedAt: z.string(), id: z.uuid() });
 const ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -30,6 +38,14 @@ describe('encodeCursor and decodeCursor', () => {
     });
   });
 
+  it('when the longest member-register position is encoded, then it is within the limit and decodes', () => {
+    // 200 units that JSON escapes as six bytes each: the largest name the register's cursor carries.
+    const position = { name: '\u0001'.repeat(200), id: ID };
+    const cursor = encodeCursor(position);
+    expect(cursor.length).toBeLessThanOrEqual(CURSOR_LENGTH_MAX);
+    expect(decodeCursor(cursor, memberCursor)).toEqual(position);
+  });
+
   it('when there is no cursor, then the result is undefined (first page)', () => {
     expect(decodeCursor(undefined, positionSchema)).toBeUndefined();
   });
@@ -42,6 +58,10 @@ describe('encodeCursor and decodeCursor', () => {
     ['base64url of JSON with a field of the wrong type', Buffer.from('{"postedAt":1,"id":"x"}').toString('base64url')],
     ['base64url of a JSON array', Buffer.from('["2026-06-14", "x"]').toString('base64url')],
     ['base64url of JSON null', Buffer.from('null').toString('base64url')],
+    [
+      'longer than any cursor issued, even of the right shape',
+      encodeCursor({ postedAt: 'x'.repeat(CURSOR_LENGTH_MAX), id: ID }),
+    ],
   ])('when the cursor is %s, then it is refused as invalid_cursor (400)', (_, cursor) => {
     const error = cursorError(cursor);
     expect(error.code).toBe('invalid_cursor');

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Response } from 'supertest';
 import { membersWithOverdueCalls } from '../../../src/members/members.repo';
 import { createFund, fundPool, type TestFund } from '../../helpers/factories';
 import { startHarness, TEST_TODAY, unique, type Harness } from '../../helpers/harness';
@@ -327,6 +328,25 @@ describe('listing and reading members', () => {
     const whole = await list('?limit=200');
     expect(whole.body.nextCursor).toBeNull();
     expect(whole.body.items.map((item: { name: string }) => item.name)).toEqual(seen);
+  });
+
+  test('when a page ends on a member with the longest name, then its cursor fetches the next page', async () => {
+    const own = await createFund(h, fund.admin);
+    // 200 characters, the longest name allowed; quotes and backslashes take two bytes in the cursor's JSON.
+    const longest = await registerMember(h, own, { name: `${'陶'.repeat(190)}"\\"\\"\\"\\"\\` });
+    const next = await registerMember(h, own, { name: `${'陶'.repeat(200)}` });
+    expect((longest.name as string).length).toBe(200);
+    const names: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const response: Response = await h.http
+        .get(api(`/funds/${own.id}/members?limit=1${cursor ? `&cursor=${cursor}` : ''}`))
+        .set(own.admin.auth);
+      expect({ status: response.status, code: response.body.code }).toEqual({ status: 200, code: undefined });
+      names.push(...response.body.items.map((item: { name: string }) => item.name));
+      cursor = response.body.nextCursor;
+    } while (cursor !== null && names.length < 10);
+    expect([...names].sort()).toEqual([longest.name, next.name].sort());
   });
 
   test.each([

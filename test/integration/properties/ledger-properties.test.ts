@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { Response } from 'supertest';
 import { inTransaction } from '../../../src/db/transaction';
 import { AppError } from '../../../src/errors';
+import { CURSOR_LENGTH_MAX } from '../../../src/http/pagination';
 import type { Account, Side } from '../../../src/ledger/ledger.types';
 import {
   accountIdsByCode,
@@ -847,8 +848,11 @@ describe('malformed requests', () => {
     await fc.assert(fc.asyncProperty(fc.constantFrom(...lists), seqCursor, expectPageOrInvalidCursor), {
       ...LIMITS,
       numRuns: 100,
-      // Always tried, whatever the seed: one past the largest BIGINT.
-      examples: [[lists[0]!, b64({ seq: (2n ** 63n).toString() })]],
+      // Always tried, whatever the seed: one past the largest BIGINT; a cursor longer than any issued.
+      examples: [
+        [lists[0]!, b64({ seq: (2n ** 63n).toString() })],
+        [lists[1]!, b64({ seq: '0'.repeat(CURSOR_LENGTH_MAX) })],
+      ],
     });
   });
 
