@@ -17,19 +17,34 @@ export function isIsoDate(text: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+interface ZoneDay {
+  formatter: Intl.DateTimeFormat;
+  /** The last UTC second asked for (epoch seconds) and the date it fell on, or NaN. */
+  second: number;
+  date: string;
+}
+
+const zoneDays = new Map<string, ZoneDay>();
 
 /** The calendar date at `instant` in an IANA time zone, as `YYYY-MM-DD`. */
 export function dateIn(timeZone: string, instant: Date): string {
   // Building a formatter costs ten times formatting with one; there are few time zones.
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    formatters.set(timeZone, formatter);
+  let zone = zoneDays.get(timeZone);
+  if (!zone) {
+    const formatter = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    zone = { formatter, second: Number.NaN, date: '' };
+    zoneDays.set(timeZone, zone);
   }
-  const parts = formatter.formatToParts(instant);
-  const part = (type: string): string => parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('year')}-${part('month')}-${part('day')}`;
+  // Every UTC offset is a whole number of seconds, so a date never changes within a UTC second:
+  // a posting asks for today once per entry, and formatting a date takes some 20 µs.
+  const second = Math.floor(instant.getTime() / 1000);
+  if (second !== zone.second) {
+    const parts = zone.formatter.formatToParts(instant);
+    const part = (type: string): string => parts.find((p) => p.type === type)?.value ?? '';
+    zone.date = `${part('year')}-${part('month')}-${part('day')}`;
+    zone.second = second;
+  }
+  return zone.date;
 }
 
 // Calendar arithmetic on `YYYY-MM-DD` value dates, in UTC so no time zone or DST can shift a day.

@@ -726,8 +726,10 @@ function periodClosedError(error: unknown, effectiveDate: string) {
 }
 
 export function figuresFrom(debitTotal: string, creditTotal: string, normalSide: Side): BalanceFigures {
-  const debits = new Money(debitTotal);
-  const credits = new Money(creditTotal);
+  return figuresOf(new Money(debitTotal), new Money(creditTotal), normalSide);
+}
+
+function figuresOf(debits: Money, credits: Money, normalSide: Side): BalanceFigures {
   const balance = normalSide === 'debit' ? debits.minus(credits) : credits.minus(debits);
   return {
     debitTotal: formatAmount(debits),
@@ -739,7 +741,7 @@ export function figuresFrom(debitTotal: string, creditTotal: string, normalSide:
 function asOfFigures(row: repo.AsOfTotalsRow, normalSide: Side): BalanceFigures {
   const debits = new Money(row.base_debit_total ?? 0).plus(row.late_debits ?? 0);
   const credits = new Money(row.base_credit_total ?? 0).plus(row.late_credits ?? 0);
-  return figuresFrom(debits.toFixed(2), credits.toFixed(2), normalSide);
+  return figuresOf(debits, credits, normalSide);
 }
 
 export function balanceOf(row: repo.BalanceRow, normalSide: Side): AccountBalance {
@@ -947,6 +949,8 @@ interface AccountState {
   creditTotal: Money;
   version: bigint;
   watermark: string | null;
+  /** The figures after the account's last line so far; undefined before its first. */
+  figures: BalanceFigures | undefined;
 }
 
 function applyLines(
@@ -962,6 +966,7 @@ function applyLines(
       creditTotal: new Money(row.credit_total),
       version: BigInt(row.version),
       watermark: row.effective_watermark,
+      figures: undefined,
     });
   }
   const postings = lines.map((line): repo.NewPosting => {
@@ -972,7 +977,8 @@ function applyLines(
     else state.creditTotal = state.creditTotal.plus(line.amount);
     state.version += 1n;
     state.watermark = state.watermark !== null && state.watermark > effectiveDate ? state.watermark : effectiveDate;
-    const figures = figuresFrom(state.debitTotal.toFixed(2), state.creditTotal.toFixed(2), row.normal_side);
+    const figures = figuresOf(state.debitTotal, state.creditTotal, row.normal_side);
+    state.figures = figures;
     return {
       lineNo: line.lineNo,
       accountId: line.accountId,
@@ -989,7 +995,8 @@ function applyLines(
   });
   const updates = [...states].map(([accountId, state]): repo.BalanceUpdate => {
     const row = byId.get(accountId)!;
-    const figures = figuresFrom(state.debitTotal.toFixed(2), state.creditTotal.toFixed(2), row.normal_side);
+    const figures = state.figures;
+    assert(figures !== undefined, `account ${row.code} was locked for an entry that has no line on it`);
     const released = releasedHolds?.get(accountId) ?? ZERO;
     assert(released.lte(row.held), `releasing ${released.toFixed(2)} of ${row.held} held on ${row.code}`);
     assert(state.watermark !== null, `account ${row.code} posted without a watermark`);

@@ -63,6 +63,16 @@ describe('dateIn', () => {
     expect(dateIn('America/New_York', new Date('2026-06-15T02:00:00Z'))).toBe('2026-06-14');
   });
 
+  it('when asked again within the same second or across midnight, then each answer is the date of its own instant', () => {
+    const beforeMidnight = new Date('2026-06-14T15:59:59.000Z');
+    expect(dateIn('Asia/Shanghai', beforeMidnight)).toBe('2026-06-14');
+    expect(dateIn('Asia/Shanghai', new Date('2026-06-14T15:59:59.999Z'))).toBe('2026-06-14');
+    expect(dateIn('Asia/Shanghai', new Date('2026-06-14T16:00:00.000Z'))).toBe('2026-06-15');
+    expect(dateIn('Asia/Shanghai', beforeMidnight)).toBe('2026-06-14');
+    expect(dateIn('America/New_York', beforeMidnight)).toBe('2026-06-14');
+    expect(dateIn('Asia/Shanghai', new Date('2026-06-14T16:00:00.500Z'))).toBe('2026-06-15');
+  });
+
   it('when the zone name is unknown, then it throws', () => {
     expect(() => dateIn('Mars/Olympus_Mons', new Date('2026-06-14T00:00:00Z'))).toThrow(RangeError);
   });
