@@ -15,6 +15,7 @@ import * as jointGroups from './20261128000200_joint_groups';
 import * as bankLoans from './20261128000300_bank_loans';
 import * as recovery from './20261128000400_recovery';
 import * as updateHeavyTables from './20261129000100_update_heavy_tables';
+import * as entryCheckLookups from './20261130000100_entry_check_lookups';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -38,4 +39,5 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261128000300_bank_loans', module: bankLoans },
   { name: '20261128000400_recovery', module: recovery },
   { name: '20261129000100_update_heavy_tables', module: updateHeavyTables },
+  { name: '20261130000100_entry_check_lookups', module: entryCheckLookups },
 ];

@@ -180,17 +180,50 @@ export interface LockedBalanceRow extends BalanceRow {
   fund_timezone: string;
 }
 
-const LOCK_BALANCES_SELECT = `SELECT b.account_id, b.debit_total, b.credit_total, b.balance, b.held, b.floor, b.version,
-            b.effective_watermark, a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
-            f.currency AS fund_currency, f.timezone AS fund_timezone
-       FROM account_balances b
-       JOIN accounts a ON a.id = b.account_id
-       JOIN funds f ON f.id = a.fund_id`;
+/**
+ * Every statement of a posting finds its rows one by one, by key: a balance row by its account id,
+ * an account by its id or by (fund, chart code). A posting names a few accounts of a fund that may
+ * have thousands (a sub-account per member and per loan), and the plan a prepared statement keeps
+ * expects ten rows or so from an array, too few, by its costs, to be worth an index: joined the
+ * usual way it reads the whole table, while it holds the lock on the fund's cash account that every
+ * entry waits for. A subquery that PostgreSQL cannot merge into a join (its FOR UPDATE or LIMIT
+ * keeps it apart) runs once per key and uses the key's index whatever the statistics say.
+ */
 
 /**
- * Locks the balance rows of the given accounts of one fund in one statement, in account-id order,
- * so that two entries touching the same accounts always queue instead of deadlocking.
+ * The ids of the accounts with the chart codes of \`codes\` (a FROM item with a column \`code\`;
+ * nulls are skipped) in one fund, one lookup per code.
  */
+function codeIdsSelect(fundId: string, codes: string): string {
+  return `SELECT (SELECT a.id FROM accounts a WHERE a.fund_id = ${fundId} AND a.code = c.code)
+            FROM ${codes} WHERE c.code IS NOT NULL`;
+}
+
+/**
+ * Locks the balance rows of the accounts in the uuid[] expression \`accountIds\` that belong to
+ * \`fundId\`, one by one in account-id order, so that two entries touching the same accounts always
+ * queue instead of deadlocking; \`condition\` (on nothing locked yet) can stop it before it locks
+ * anything. Each row comes with its account and fund.
+ */
+function lockBalancesSelect(accountIds: string, fundId: string, condition = 'true'): string {
+  return `SELECT b.account_id, b.debit_total, b.credit_total, b.balance, b.held, b.floor, b.version,
+            b.effective_watermark, a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
+            a.fund_currency, a.fund_timezone
+       FROM (SELECT DISTINCT w.id FROM unnest(${accountIds}) AS w(id)
+              WHERE w.id IS NOT NULL AND ${condition}
+              ORDER BY w.id) w
+      CROSS JOIN LATERAL (
+              SELECT b.* FROM account_balances b WHERE b.account_id = w.id AND b.fund_id = ${fundId}
+                 FOR UPDATE) b
+      CROSS JOIN LATERAL (
+              SELECT a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
+                     f.currency AS fund_currency, f.timezone AS fund_timezone
+                FROM accounts a JOIN funds f ON f.id = a.fund_id
+               WHERE a.id = b.account_id
+               LIMIT 1) a`;
+}
+
+/** Locks the balance rows of the given accounts of one fund in one statement (lockBalancesSelect). */
 export async function lockBalances(
   trx: Trx,
   fundId: string,
@@ -199,11 +232,8 @@ export async function lockBalances(
   const result = await prepared<{ rows: LockedBalanceRow[] }>(
     trx,
     'ledger_lock_balances',
-    `${LOCK_BALANCES_SELECT}
-      WHERE b.fund_id = ? AND b.account_id = ANY(?::uuid[])
-      ORDER BY b.account_id
-        FOR UPDATE OF b`,
-    [fundId, [...accountIds]],
+    `${lockBalancesSelect('?::uuid[]', '?')} ORDER BY b.account_id`,
+    [[...accountIds], fundId],
   );
   return result.rows;
 }
@@ -270,8 +300,9 @@ export const GENERIC_PLAN_LINES_MAX = 16;
  * The first statement of a posting: the header, then the locks. Only once the header is in: a
  * replay (its key used already) locks nothing, and two postings with one key queue on the header
  * before either locks a balance. The rows are found by their ids, the lines' own and those of the
- * chart codes they name, as one array: an index lookup each, whatever the table's statistics say
- * (a null in either array matches nothing). Returns the locked ids, which the caller drops.
+ * chart codes they name, and locked one by one in id order, as lockBalancesSelect does (without
+ * the account and fund, which the posting statement reads); an unknown code matches nothing.
+ * Returns the locked ids, which the caller drops.
  */
 const ENTRY_AND_LOCKS_SQL = `WITH entry AS (
        INSERT INTO journal_entries
@@ -281,13 +312,14 @@ const ENTRY_AND_LOCKS_SQL = `WITH entry AS (
        RETURNING fund_id
      )
      SELECT b.account_id
-       FROM account_balances b
-      WHERE b.account_id = ANY (?::uuid[] || ARRAY(SELECT a.id FROM accounts a
-                                                   WHERE a.fund_id = (SELECT fund_id FROM entry)
-                                                     AND a.code = ANY (?::text[])))
-        AND b.fund_id = (SELECT fund_id FROM entry)
-      ORDER BY b.account_id
-        FOR UPDATE OF b`;
+       FROM (SELECT DISTINCT w.id
+               FROM unnest(?::uuid[] || ARRAY(${codeIdsSelect('(SELECT fund_id FROM entry)', 'unnest(?::text[]) AS c(code)')})) AS w(id)
+              WHERE w.id IS NOT NULL
+              ORDER BY w.id) w
+      CROSS JOIN LATERAL (
+              SELECT b.account_id FROM account_balances b
+               WHERE b.account_id = w.id AND b.fund_id = (SELECT fund_id FROM entry)
+                 FOR UPDATE) b`;
 
 /**
  * For entries of many lines: each line's account id, lines naming a chart code resolved by one
@@ -349,20 +381,15 @@ export async function postEntryAtomically(
      ), released AS (
        SELECT * FROM unnest(?::uuid[], ?::numeric[]) AS r(account_id, amount)
      ),${large ? RESOLVED_LINES_CTE : ''} locked AS MATERIALIZED (
-       ${LOCK_BALANCES_SELECT}
-        -- The first statement has locked these rows already, when it inserted the header (a
-        -- replay finds no header, and locks nothing). Locking them again costs nothing and keeps
-        -- this statement right on its own. Ids and codes resolved apart, so that each is an index
-        -- lookup rather than a scan.
-        WHERE EXISTS (SELECT 1 FROM entry)
-          AND b.fund_id = (SELECT fund_id FROM params)
-          AND b.account_id IN (SELECT account_id FROM input WHERE account_id IS NOT NULL
-                               UNION
-                               SELECT a2.id FROM accounts a2
-                                WHERE a2.fund_id = (SELECT fund_id FROM params)
-                                  AND a2.code IN (SELECT account_code FROM input WHERE account_code IS NOT NULL))
-        ORDER BY b.account_id
-          FOR UPDATE OF b
+       -- The first statement has locked these rows already, when it inserted the header (a replay
+       -- finds no header, and locks nothing). Locking them again costs nothing and keeps this
+       -- statement right on its own.
+       ${lockBalancesSelect(
+         `ARRAY(SELECT account_id FROM input WHERE account_id IS NOT NULL)
+          || ARRAY(${codeIdsSelect('(SELECT fund_id FROM params)', '(SELECT account_code FROM input) AS c(code)')})`,
+         '(SELECT fund_id FROM params)',
+         'EXISTS (SELECT 1 FROM entry)',
+       )}
      ), lines AS (
        SELECT i.line_no, k.account_id, i.side, i.amount, i.memo, k.normal_side, k.book, k.effective_watermark,
               k.debit_total + sum(CASE i.side WHEN 'debit' THEN i.amount ELSE 0 END) OVER running AS debit_total_after,
