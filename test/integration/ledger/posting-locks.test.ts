@@ -83,3 +83,64 @@ async function waitUntilBlocked(): Promise<void> {
   }
   throw new Error('no posting waited for the lock');
 }
+
+/** Whether another transaction could lock the account's balance row now, without waiting. */
+async function isFree(fundId: string, accountId: string): Promise<boolean> {
+  const probe: Knex.Transaction = await h.db.transaction();
+  try {
+    await probe.raw('SELECT 1 FROM account_balances WHERE fund_id = ? AND account_id = ? FOR UPDATE NOWAIT', [
+      fundId,
+      accountId,
+    ]);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') return false;
+    throw error;
+  } finally {
+    await probe.rollback();
+  }
+}
+
+// Whatever order it is given them in, a posting or a hold locks its accounts in account-id order: it
+// holds those below the one it waits for, and none above. Two entries on the same accounts then queue.
+const lockers: [string, (fund: TestFund, accountIds: string[]) => Promise<unknown>][] = [
+  // A bank charge names 5002 first and pool cash 1001 second.
+  [
+    'a posting',
+    (fund) => inTransaction(h.db, (trx) => h.services.ledger.postEntry(trx, bankChargeInput(fund, '10.00'))),
+  ],
+  [
+    'a lock of balance rows (holds)',
+    (fund, accountIds) => inTransaction(h.db, (trx) => lockBalances(trx, fund.id, [...accountIds].reverse())),
+  ],
+];
+
+describe.each(lockers)('when %s', (_, lock) => {
+  test.each([
+    ['the higher', 'holds the lower one meanwhile'],
+    ['the lower', 'has not touched the higher one'],
+  ])('waits for %s of its two accounts, then it %s', async (waitsFor) => {
+    const fund = await createFund(h);
+    await fundPool(h, fund, '100.00');
+    const [lower, higher] = [fund.accounts['1001']!, fund.accounts['5002']!].sort() as [string, string];
+    const [held, other] = waitsFor === 'the higher' ? [higher, lower] : [lower, higher];
+
+    const holder: Knex.Transaction = await h.db.transaction();
+    let locking: Promise<unknown> | undefined;
+    let otherFree: boolean;
+    try {
+      await lockBalances(holder, fund.id, [held]);
+      locking = lock(fund, [lower, higher]);
+      await waitUntilBlocked();
+      otherFree = await isFree(fund.id, other);
+      await holder.commit();
+    } catch (error) {
+      await holder.rollback();
+      throw error;
+    }
+    await locking;
+
+    expect({ otherFree }).toEqual({ otherFree: waitsFor === 'the lower' });
+    await expectFundConsistent(h, fund.id);
+  });
+});
