@@ -200,21 +200,26 @@ function codeIdsSelect(fundId: string, codes: string): string {
 }
 
 /**
- * Locks the balance rows of the accounts in the uuid[] expression \`accountIds\` that belong to
- * \`fundId\`, one by one in account-id order, so that two entries touching the same accounts always
- * queue instead of deadlocking; \`condition\` (on nothing locked yet) can stop it before it locks
- * anything. Each row comes with its account and fund.
+ * The balance rows of the accounts in the uuid[] expression \`accountIds\` that belong to
+ * \`fundId\`, locked one by one in account-id order, so that two entries touching the same accounts
+ * always queue instead of deadlocking: a FROM list in which \`b\` is the locked row. \`condition\`
+ * (on nothing locked yet) can stop it before it locks anything.
  */
-function lockBalancesSelect(accountIds: string, fundId: string, condition = 'true'): string {
-  return `SELECT b.account_id, b.debit_total, b.credit_total, b.balance, b.held, b.floor, b.version,
-            b.effective_watermark, a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
-            a.fund_currency, a.fund_timezone
-       FROM (SELECT DISTINCT w.id FROM unnest(${accountIds}) AS w(id)
+function lockedBalancesFrom(accountIds: string, fundId: string, condition = 'true'): string {
+  return `(SELECT DISTINCT w.id FROM unnest(${accountIds}) AS w(id)
               WHERE w.id IS NOT NULL AND ${condition}
               ORDER BY w.id) w
       CROSS JOIN LATERAL (
               SELECT b.* FROM account_balances b WHERE b.account_id = w.id AND b.fund_id = ${fundId}
-                 FOR UPDATE) b
+                 FOR UPDATE) b`;
+}
+
+/** The rows of lockedBalancesFrom, each with its account and fund. */
+function lockBalancesSelect(accountIds: string, fundId: string, condition = 'true'): string {
+  return `SELECT b.account_id, b.debit_total, b.credit_total, b.balance, b.held, b.floor, b.version,
+            b.effective_watermark, a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
+            a.fund_currency, a.fund_timezone
+       FROM ${lockedBalancesFrom(accountIds, fundId, condition)}
       CROSS JOIN LATERAL (
               SELECT a.fund_id, a.code, a.name, a.member_id, a.book, a.normal_side, a.currency,
                      f.currency AS fund_currency, f.timezone AS fund_timezone
@@ -300,8 +305,8 @@ export const GENERIC_PLAN_LINES_MAX = 16;
  * The first statement of a posting: the header, then the locks. Only once the header is in: a
  * replay (its key used already) locks nothing, and two postings with one key queue on the header
  * before either locks a balance. The rows are found by their ids, the lines' own and those of the
- * chart codes they name, and locked one by one in id order, as lockBalancesSelect does (without
- * the account and fund, which the posting statement reads); an unknown code matches nothing.
+ * chart codes they name, and locked in id order (lockedBalancesFrom, without the account and fund,
+ * which the posting statement reads); an unknown code matches nothing.
  * Returns the locked ids, which the caller drops.
  */
 const ENTRY_AND_LOCKS_SQL = `WITH entry AS (
@@ -312,14 +317,10 @@ const ENTRY_AND_LOCKS_SQL = `WITH entry AS (
        RETURNING fund_id
      )
      SELECT b.account_id
-       FROM (SELECT DISTINCT w.id
-               FROM unnest(?::uuid[] || ARRAY(${codeIdsSelect('(SELECT fund_id FROM entry)', 'unnest(?::text[]) AS c(code)')})) AS w(id)
-              WHERE w.id IS NOT NULL
-              ORDER BY w.id) w
-      CROSS JOIN LATERAL (
-              SELECT b.account_id FROM account_balances b
-               WHERE b.account_id = w.id AND b.fund_id = (SELECT fund_id FROM entry)
-                 FOR UPDATE) b`;
+       FROM ${lockedBalancesFrom(
+         `?::uuid[] || ARRAY(${codeIdsSelect('(SELECT fund_id FROM entry)', 'unnest(?::text[]) AS c(code)')})`,
+         '(SELECT fund_id FROM entry)',
+       )}`;
 
 /**
  * For entries of many lines: each line's account id, lines naming a chart code resolved by one
