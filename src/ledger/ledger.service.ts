@@ -949,8 +949,6 @@ interface AccountState {
   creditTotal: Money;
   version: bigint;
   watermark: string | null;
-  /** The figures after the account's last line so far; undefined before its first. */
-  figures: BalanceFigures | undefined;
 }
 
 function applyLines(
@@ -966,7 +964,6 @@ function applyLines(
       creditTotal: new Money(row.credit_total),
       version: BigInt(row.version),
       watermark: row.effective_watermark,
-      figures: undefined,
     });
   }
   const postings = lines.map((line): repo.NewPosting => {
@@ -978,7 +975,6 @@ function applyLines(
     state.version += 1n;
     state.watermark = state.watermark !== null && state.watermark > effectiveDate ? state.watermark : effectiveDate;
     const figures = figuresOf(state.debitTotal, state.creditTotal, row.normal_side);
-    state.figures = figures;
     return {
       lineNo: line.lineNo,
       accountId: line.accountId,
@@ -995,8 +991,7 @@ function applyLines(
   });
   const updates = [...states].map(([accountId, state]): repo.BalanceUpdate => {
     const row = byId.get(accountId)!;
-    const figures = state.figures;
-    assert(figures !== undefined, `account ${row.code} was locked for an entry that has no line on it`);
+    const figures = figuresOf(state.debitTotal, state.creditTotal, row.normal_side);
     const released = releasedHolds?.get(accountId) ?? ZERO;
     assert(released.lte(row.held), `releasing ${released.toFixed(2)} of ${row.held} held on ${row.code}`);
     assert(state.watermark !== null, `account ${row.code} posted without a watermark`);
