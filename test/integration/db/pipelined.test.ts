@@ -170,22 +170,40 @@ test('when a new prepared statement fails to parse, then the connection forgets 
   }
 });
 
-test('when a new prepared statement parses but then fails to run, then the connection keeps it and a later use binds it', async () => {
-  // BEGIN and the statement's Parse both succeed; its Execute fails. The server keeps the statement,
-  // so parsing it again on this connection would be refused as a duplicate (42P05).
-  await h.db('pipeline_probe').insert({ id: 9, note: 'there before' });
-  const statement = (trx: Knex.Transaction, id: number) =>
-    prepared(trx, 'test_pipeline_run_fails', 'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)', [id, 'y']);
-  const failure = await inTransaction(single, (trx) => statement(trx, 9)).catch((error: unknown) => error);
-  expect((failure as { code?: string }).code).toBe('23505');
-  await inTransaction(single, (trx) => statement(trx, 10));
-  // Not the first statement of its transaction: sent as it is, with no BEGIN in front.
-  await inTransaction(single, async (trx) => {
-    await trx('pipeline_probe').insert({ id: 11, note: 'x' });
-    await statement(trx, 12);
+// BEGIN and the statement's Parse both succeed; its Execute fails. The server keeps the statement,
+// so parsing it again on this connection would be refused as a duplicate (42P05). The same holds for
+// a statement sent ahead of another as a leading one.
+const insertOnce = (trx: Knex.Transaction, id: number) =>
+  prepared(trx, 'test_pipeline_run_fails', 'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)', [id, 'y']);
+const insertAhead = (trx: Knex.Transaction, id: number) =>
+  prepared(trx, 'test_pipeline_led_statement', 'SELECT ?::int AS id', [id], {
+    leading: [
+      {
+        name: 'test_pipeline_leading_fails',
+        sql: 'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)',
+        bindings: [id, 'lead'],
+      },
+    ],
   });
-  expect(await probeIds()).toEqual([9, 10, 11, 12]);
-});
+
+test.each([
+  ['prepared statement', insertOnce],
+  ['leading statement', insertAhead],
+])(
+  'when a new %s parses but then fails to run, then the connection keeps it and a later use binds it',
+  async (_, statement) => {
+    await h.db('pipeline_probe').insert({ id: 9, note: 'there before' });
+    const failure = await inTransaction(single, (trx) => statement(trx, 9)).catch((error: unknown) => error);
+    expect((failure as { code?: string }).code).toBe('23505');
+    await inTransaction(single, (trx) => statement(trx, 10));
+    // Not the first statement of its transaction: sent as it is, with no BEGIN in front.
+    await inTransaction(single, async (trx) => {
+      await trx('pipeline_probe').insert({ id: 11, note: 'x' });
+      await statement(trx, 12);
+    });
+    expect(await probeIds()).toEqual([9, 10, 11, 12]);
+  },
+);
 
 test('when a new prepared statement parses but the COMMIT behind it fails, then a retry on the same connection binds it', async () => {
   await withFirstCommitFailing(async () => {
@@ -250,25 +268,6 @@ test('when a leading statement fails, then the statement is not run and the whol
   expect((failure as { code?: string }).code).toBe('23505');
   expect(ran).toBe(false);
   expect(await probeIds()).toEqual([9]);
-});
-
-test('when a new leading statement parses but fails to run, then the connection keeps it and both statements work again', async () => {
-  await h.db('pipeline_probe').insert({ id: 9, note: 'there before' });
-  const leading = (id: number) => ({
-    name: 'test_pipeline_leading_fails',
-    sql: 'INSERT INTO pipeline_probe (id, note) VALUES (?, ?)',
-    bindings: [id, 'lead'],
-  });
-  const statement = (trx: Knex.Transaction, id: number) =>
-    prepared(trx, 'test_pipeline_led_statement', 'SELECT ?::int AS id', [id], { leading: [leading(id)] });
-  const failure = await inTransaction(single, (trx) => statement(trx, 9)).catch((error: unknown) => error);
-  expect((failure as { code?: string }).code).toBe('23505');
-  await inTransaction(single, (trx) => statement(trx, 10));
-  await inTransaction(single, async (trx) => {
-    await trx('pipeline_probe').insert({ id: 11, note: 'x' });
-    await statement(trx, 12);
-  });
-  expect(await probeIds()).toEqual([9, 10, 11, 12]);
 });
 
 test('when a leading statement runs inside a savepoint, then it rolls back with the savepoint alone', async () => {
