@@ -9,6 +9,11 @@ import { ROLES, type Role } from './principal';
 export const TOKEN_TTL_SECONDS_MAX = 3600;
 const CLOCK_TOLERANCE_SECONDS = 5;
 const TOKEN_LENGTH_MAX = 4096;
+/**
+ * Verified tokens remembered at most. A user's requests in an hour carry one token; this many
+ * covers every user of a large park several times over (each entry a few hundred bytes).
+ */
+export const VERIFIED_TOKENS_MAX = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface TokenSettings {
@@ -27,15 +32,31 @@ export interface TokenClaims {
   tv: number;
 }
 
+/** A token that passed every check, with the times its validity depends on. */
+interface VerifiedToken {
+  claims: Readonly<TokenClaims>;
+  issuedAtSeconds: number;
+  notBeforeSeconds: number | undefined;
+  expiresSeconds: number;
+}
+
 /**
  * HS256 JWTs with a `kid`, so a new key can sign while old tokens still verify under the previous
  * key. Verification pins the algorithm and the key by `kid`, and requires issuer, audience, expiry
  * and a lifetime no longer than an hour.
+ *
+ * A token is verified in full once; its claims are then remembered by its exact text (an HMAC
+ * costs more than the rest of authenticating a request), and a later use checks only the times,
+ * as the full verification would. Everything else a verification checks is fixed by the text and
+ * the keys, and the keys do not change while the service runs. Whether the user is still enabled
+ * and the token still current (`tv`) is the caller's check, made on every request.
  */
 export class TokenService {
   /** KeyObjects, not strings: jsonwebtoken would otherwise try to parse a string as a public key on every verify. */
   private readonly keys: Map<string, KeyObject>;
   private readonly signingKey: KeyObject;
+  /** Oldest first: when full, the oldest is forgotten (and verified again if it comes back). */
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(
     private readonly settings: TokenSettings,
@@ -60,8 +81,42 @@ export class TokenService {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
-  verify(token: string): TokenClaims {
+  verify(token: string): Readonly<TokenClaims> {
     if (token.length > TOKEN_LENGTH_MAX) throw authError('invalid_token', 'The token is too long.');
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    const remembered = this.verified.get(token);
+    if (remembered !== undefined) {
+      this.checkTimes(remembered, now);
+      return remembered.claims;
+    }
+    const verified = this.verifyInFull(token, now);
+    if (this.verified.size >= VERIFIED_TOKENS_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, verified);
+    return verified.claims;
+  }
+
+  /**
+   * The checks of a full verification that depend on the time, in the same order and words:
+   * jsonwebtoken's nbf and exp, then the issue time below.
+   */
+  private checkTimes(token: VerifiedToken, now: number): void {
+    if (token.notBeforeSeconds !== undefined && token.notBeforeSeconds > now + CLOCK_TOLERANCE_SECONDS) {
+      throw authError('invalid_token', 'The token is not valid.');
+    }
+    if (now >= token.expiresSeconds + CLOCK_TOLERANCE_SECONDS) {
+      throw authError('invalid_token', 'The token has expired.');
+    }
+    if (token.issuedAtSeconds > now + CLOCK_TOLERANCE_SECONDS) {
+      throw authError('invalid_token', 'The token lacks required claims or lives too long.');
+    }
+  }
+
+  /** Tokens remembered as verified (bounded by VERIFIED_TOKENS_MAX). */
+  get verifiedCount(): number {
+    return this.verified.size;
+  }
+
+  private verifyInFull(token: string, now: number): VerifiedToken {
     const decoded = jwt.decode(token, { complete: true });
     const kid = decoded?.header.kid;
     const secret = kid === undefined ? undefined : this.keys.get(kid);
@@ -74,7 +129,7 @@ export class TokenService {
         algorithms: ['HS256'],
         issuer: this.settings.issuer,
         audience: this.settings.audience,
-        clockTimestamp: Math.floor(this.clock.now().getTime() / 1000),
+        clockTimestamp: now,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       });
     } catch (error) {
@@ -82,8 +137,7 @@ export class TokenService {
       throw authError('invalid_token', reason);
     }
     if (typeof payload === 'string') throw authError('invalid_token', 'The token has no claims.');
-    const { sub, role, tv, iat, exp } = payload as jwt.JwtPayload & { role?: unknown; tv?: unknown };
-    const now = Math.floor(this.clock.now().getTime() / 1000);
+    const { sub, role, tv, iat, exp, nbf } = payload as jwt.JwtPayload & { role?: unknown; tv?: unknown };
     const wellFormed =
       typeof sub === 'string' &&
       UUID.test(sub) &&
@@ -96,6 +150,12 @@ export class TokenService {
       // Issued in the future would stretch the lifetime past an hour from now.
       iat <= now + CLOCK_TOLERANCE_SECONDS;
     if (!wellFormed) throw authError('invalid_token', 'The token lacks required claims or lives too long.');
-    return { sub, role: role as Role, tv: tv as number };
+    return {
+      claims: Object.freeze({ sub, role: role as Role, tv: tv as number }),
+      issuedAtSeconds: iat,
+      // jsonwebtoken has refused an nbf that is present and not a number.
+      notBeforeSeconds: typeof nbf === 'number' ? nbf : undefined,
+      expiresSeconds: exp,
+    };
   }
 }

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
-import { TokenService, type TokenSettings } from '../../src/auth/tokens';
+import { TokenService, VERIFIED_TOKENS_MAX, type TokenSettings } from '../../src/auth/tokens';
 import { AppError } from '../../src/errors';
 
 const K1_SECRET = 'k1-current-secret-0123456789abcdef-XYZ';
@@ -236,6 +237,108 @@ describe('TokenService', () => {
 
     it.each(['', 'not-a-token', 'a.b.c', '..'])('when the token is %p, then it is refused', (token) => {
       expectRefused(token);
+    });
+  });
+
+  describe('remembered tokens', () => {
+    /** What a service that has never seen the token answers at the clock's current time. */
+    function freshAnswer(token: string): unknown {
+      try {
+        return new TokenService(SETTINGS, clock).verify(token);
+      } catch (error) {
+        if (error instanceof AppError) return { code: error.code, detail: error.detail };
+        throw error;
+      }
+    }
+
+    function answer(token: string): unknown {
+      try {
+        return tokens.verify(token);
+      } catch (error) {
+        if (error instanceof AppError) return { code: error.code, detail: error.detail };
+        throw error;
+      }
+    }
+
+    it('when a verified token is used again past its expiry plus tolerance, then it is refused as expired', () => {
+      const { token } = tokens.issue({ sub: SUB, role: 'member', tv: 1 });
+      expect(tokens.verify(token).sub).toBe(SUB);
+      clock.advanceSeconds(3600 + 4);
+      expect(tokens.verify(token).sub).toBe(SUB);
+      clock.advanceSeconds(2);
+      expect(answer(token)).toEqual({ code: 'invalid_token', detail: 'The token has expired.' });
+    });
+
+    it("when the clock goes back before a remembered token's nbf or iat, then it is refused as a fresh check would", () => {
+      const notBefore = jwt.sign(claims({ nbf: START_S + 60 }), K1_SECRET, { algorithm: 'HS256', keyid: 'k1' });
+      const issuedLater = jwt.sign(claims({ iat: START_S + 60, exp: START_S + 3660 }), K1_SECRET, {
+        algorithm: 'HS256',
+        keyid: 'k1',
+      });
+      clock.advanceSeconds(60);
+      expect(tokens.verify(notBefore).sub).toBe(SUB);
+      expect(tokens.verify(issuedLater).sub).toBe(SUB);
+      clock.advanceSeconds(-60);
+      expect(answer(notBefore)).toEqual({ code: 'invalid_token', detail: 'The token is not valid.' });
+      expect(answer(issuedLater)).toEqual({
+        code: 'invalid_token',
+        detail: 'The token lacks required claims or lives too long.',
+      });
+      expect(answer(notBefore)).toEqual(freshAnswer(notBefore));
+      expect(answer(issuedLater)).toEqual(freshAnswer(issuedLater));
+    });
+
+    it('when tokens are used at any times in any order, then every answer is what a fresh service gives', () => {
+      const signed = (overrides: Record<string, unknown>, secret = K1_SECRET): string =>
+        jwt.sign(claims(overrides), secret, { algorithm: 'HS256', keyid: 'k1' });
+      const candidates = [
+        signed({}),
+        signed({ role: 'admin', tv: 4 }),
+        signed({ nbf: START_S + 1800 }),
+        signed({ iat: START_S + 900, exp: START_S + 4500 }),
+        signed({ exp: START_S + 60 }),
+        signed({ iss: 'evil' }),
+        signed({}, OTHER_SECRET),
+      ];
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.record({
+              token: fc.integer({ min: 0, max: candidates.length - 1 }),
+              atSeconds: fc.integer({ min: -120, max: 4800 }),
+            }),
+            { minLength: 1, maxLength: 30 },
+          ),
+          (uses) => {
+            tokens = new TokenService(SETTINGS, clock);
+            for (const use of uses) {
+              clock.current = new Date((START_S + use.atSeconds) * 1000);
+              const token = candidates[use.token]!;
+              expect(answer(token)).toEqual(freshAnswer(token));
+            }
+          },
+        ),
+      );
+    });
+
+    it('when a token is refused, then it is not remembered', () => {
+      expectRefused(jwt.sign(claims(), OTHER_SECRET, { algorithm: 'HS256', keyid: 'k1' }));
+      expectRefused(jwt.sign(claims({ iss: 'evil' }), K1_SECRET, { algorithm: 'HS256', keyid: 'k1' }));
+      expect(tokens.verifiedCount).toBe(0);
+      tokens.verify(tokens.issue({ sub: SUB, role: 'member', tv: 1 }).token);
+      expect(tokens.verifiedCount).toBe(1);
+    });
+
+    it('when more distinct tokens than the limit are verified, then only the limit is remembered and the oldest still verifies', () => {
+      const first = tokens.issue({ sub: SUB, role: 'member', tv: 1 }).token;
+      tokens.verify(first);
+      for (let index = 0; index < VERIFIED_TOKENS_MAX; index += 1) {
+        tokens.verify(tokens.issue({ sub: SUB, role: 'member', tv: 1 }).token);
+      }
+      expect(tokens.verifiedCount).toBe(VERIFIED_TOKENS_MAX);
+      // Forgotten, so verified in full again: still valid, and remembered in place of another.
+      expect(tokens.verify(first).sub).toBe(SUB);
+      expect(tokens.verifiedCount).toBe(VERIFIED_TOKENS_MAX);
     });
   });
 
