@@ -1,5 +1,5 @@
-// The parts of knex's PostgreSQL dialect, and of pg, that `pipelined.ts` extends or calls. Neither
-// publishes types for them; these declare only what is used there.
+// The parts of knex's PostgreSQL dialect, and of pg, that `pipelined.ts` and `transactor.ts`
+// extend or call. Neither publishes types for them; these declare only what is used there.
 
 declare module 'knex/lib/dialects/postgres/index.js' {
   class ClientPg {
@@ -18,8 +18,15 @@ declare module 'knex/lib/dialects/postgres/execution/pg-transaction.js' {
     trxClient: unknown;
     begin(connection: unknown): Promise<unknown>;
     savepoint(connection: unknown): Promise<unknown>;
+    _onAcquire(container: unknown, connection: unknown): Promise<unknown>;
   }
   export default TransactionPg;
+}
+
+// Makes a knex instance (the callable query starter with its methods) around a client.
+declare module 'knex/lib/knex-builder/make-knex.js' {
+  function makeKnex(client: unknown): unknown;
+  export default makeKnex;
 }
 
 // pg's conversion of a query's values to what the wire protocol carries (arrays to array

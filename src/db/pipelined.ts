@@ -3,6 +3,7 @@ import TransactionPg from 'knex/lib/dialects/postgres/execution/pg-transaction.j
 import pg from 'pg';
 import { prepareValue } from 'pg/lib/utils.js';
 import { assert } from '../assert';
+import { onAcquire, type KnexTransaction, type Transactor } from './transactor';
 
 /*
  * Fewer round trips per transaction (ADR 0020). On this service's hot paths a transaction is a
@@ -248,6 +249,11 @@ class PipelinedTransaction extends TransactionPg {
         : (conn as pg.Client).query(opening).then(() => send(conn, statement));
     };
     return Promise.resolve(undefined);
+  }
+
+  /** knex's own, with a transactor that costs far less to build (transactor.ts). */
+  override _onAcquire(container: unknown, connection: unknown): Promise<unknown> {
+    return onAcquire(this as unknown as KnexTransaction, container as (transactor: Transactor) => unknown, connection);
   }
 
   override savepoint(connection: unknown): Promise<unknown> {
