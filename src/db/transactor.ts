@@ -73,7 +73,10 @@ interface Template {
   context: KnexContext;
 }
 
-/** One per knex client: the methods and accessors of a knex instance, and its context's methods. */
+/**
+ * One per knex client (the pool's, not each transaction's): the methods and accessors of a knex
+ * instance, and its context's methods.
+ */
 const templates = new WeakMap<object, Template>();
 
 function templateFor(client: KnexClient): Template {
@@ -91,7 +94,10 @@ function templateFor(client: KnexClient): Template {
 
 /** knex's makeTransactor, with the knex instance made from the shared template. */
 export function makeTransactor(trx: KnexTransactionInternals, connection: unknown, trxClient: KnexClient): Transactor {
-  const template = templateFor(trx.client);
+  // A savepoint's client is its outer transaction's; the template is the outermost one's client's.
+  let outermost = trx;
+  while (outermost.outerTx) outermost = outermost.outerTx;
+  const template = templateFor(outermost.client);
   const transactor = function (tableName?: unknown, options?: unknown): unknown {
     const builder = transactor.context.queryBuilder();
     return tableName ? builder.table(tableName, options) : builder;

@@ -139,7 +139,7 @@ test('when a transactor is asked for user params of its own, then it refuses as 
   });
 });
 
-test('when a transactor is built, then it carries only its own state; the methods are shared, not copied', async () => {
+test('when a transactor is built, then it carries only its own state; the methods are shared by all, savepoints too, not copied', async () => {
   const transactors: Knex.Transaction[] = [];
   for (let index = 0; index < 2; index += 1) {
     await h.db.transaction(async (trx) => {
@@ -147,10 +147,17 @@ test('when a transactor is built, then it carries only its own state; the method
       await Promise.resolve();
     });
   }
-  const [first, second] = transactors as [Knex.Transaction, Knex.Transaction];
+  await h.db.transaction(async (trx) => {
+    await trx.transaction(async (savepoint) => {
+      transactors.push(savepoint);
+      await Promise.resolve();
+    });
+  });
+  const [first, second, savepoint] = transactors as [Knex.Transaction, Knex.Transaction, Knex.Transaction];
   // knex's own transactor copies about 150 methods and properties onto every one.
   expect(Object.getOwnPropertyNames(first).length).toBeLessThan(20);
   expect(Object.getPrototypeOf(first)).toBe(Object.getPrototypeOf(second));
+  expect(Object.getPrototypeOf(savepoint)).toBe(Object.getPrototypeOf(first));
   expect(first.select).toBe(second.select);
   expect(first.client).not.toBe(second.client);
 });
