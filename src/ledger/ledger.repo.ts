@@ -191,7 +191,7 @@ export interface LockedBalanceRow extends BalanceRow {
  */
 
 /**
- * The ids of the accounts with the chart codes of \`codes\` (a FROM item with a column \`code\`;
+ * The ids of the accounts with the chart codes of `codes` (a FROM item with a column `code`;
  * nulls are skipped) in one fund, one lookup per code.
  */
 function codeIdsSelect(fundId: string, codes: string): string {
@@ -200,9 +200,9 @@ function codeIdsSelect(fundId: string, codes: string): string {
 }
 
 /**
- * The balance rows of the accounts in the uuid[] expression \`accountIds\` that belong to
- * \`fundId\`, locked one by one in account-id order, so that two entries touching the same accounts
- * always queue instead of deadlocking: a FROM list in which \`b\` is the locked row. \`condition\`
+ * The balance rows of the accounts in the uuid[] expression `accountIds` that belong to
+ * `fundId`, locked one by one in account-id order, so that two entries touching the same accounts
+ * always queue instead of deadlocking: a FROM list in which `b` is the locked row. `condition`
  * (on nothing locked yet) can stop it before it locks anything.
  */
 function lockedBalancesFrom(accountIds: string, fundId: string, condition = 'true'): string {
@@ -465,6 +465,8 @@ export async function postEntryAtomically(
       ORDER BY k.account_id`;
   // Chosen here, so that both statements can name the entry.
   const entryId = randomUUID();
+  const accountIds = lines.map((line) => line.accountId);
+  const accountCodes = lines.map((line) => line.accountCode);
   const bindings = [
     entryId,
     entry.fundId,
@@ -474,8 +476,8 @@ export async function postEntryAtomically(
     guards.now,
     guards.fundBookOnly,
     lines.map((line) => line.lineNo),
-    lines.map((line) => line.accountId),
-    lines.map((line) => line.accountCode),
+    accountIds,
+    accountCodes,
     lines.map((line) => line.side),
     lines.map((line) => line.amount),
     lines.map((line) => line.memo),
@@ -495,8 +497,8 @@ export async function postEntryAtomically(
       entry.reversesEntryId,
       entry.actorId,
       entry.requestId,
-      lines.map((line) => line.accountId),
-      lines.map((line) => line.accountCode),
+      accountIds,
+      accountCodes,
     ],
   };
   // A prepared statement's generic plan assumes one row per array parameter: right for the two to
