@@ -106,6 +106,7 @@ export class TokenService {
     if (now >= token.expiresSeconds + CLOCK_TOLERANCE_SECONDS) {
       throw authError('invalid_token', 'The token has expired.');
     }
+    // Issued in the future would stretch the lifetime past an hour from now.
     if (token.issuedAtSeconds > now + CLOCK_TOLERANCE_SECONDS) {
       throw authError('invalid_token', 'The token lacks required claims or lives too long.');
     }
@@ -146,16 +147,17 @@ export class TokenService {
       Number.isSafeInteger(tv) &&
       typeof iat === 'number' &&
       typeof exp === 'number' &&
-      exp - iat <= TOKEN_TTL_SECONDS_MAX &&
-      // Issued in the future would stretch the lifetime past an hour from now.
-      iat <= now + CLOCK_TOLERANCE_SECONDS;
+      exp - iat <= TOKEN_TTL_SECONDS_MAX;
     if (!wellFormed) throw authError('invalid_token', 'The token lacks required claims or lives too long.');
-    return {
+    const verified: VerifiedToken = {
       claims: Object.freeze({ sub, role: role as Role, tv: tv as number }),
       issuedAtSeconds: iat,
       // jsonwebtoken has refused an nbf that is present and not a number.
       notBeforeSeconds: typeof nbf === 'number' ? nbf : undefined,
       expiresSeconds: exp,
     };
+    // jsonwebtoken has checked nbf and exp; the issue time is this service's own rule.
+    this.checkTimes(verified, now);
+    return verified;
   }
 }
