@@ -3,7 +3,7 @@ import TransactionPg from 'knex/lib/dialects/postgres/execution/pg-transaction.j
 import pg from 'pg';
 import { prepareValue } from 'pg/lib/utils.js';
 import { assert } from '../assert';
-import { onAcquire, type KnexTransaction, type Transactor } from './transactor';
+import { onAcquire, outermostOf, type KnexTransaction, type Transactor } from './transactor';
 
 /*
  * Fewer round trips per transaction (ADR 0020). On this service's hot paths a transaction is a
@@ -257,9 +257,7 @@ class PipelinedTransaction extends TransactionPg {
   }
 
   override savepoint(connection: unknown): Promise<unknown> {
-    let outermost = this.outerTx;
-    while (outermost?.outerTx) outermost = outermost.outerTx;
-    const opening = (outermost as PipelinedTransaction | null)?.takeOpening();
+    const opening = (outermostOf<TransactionPg>(this) as PipelinedTransaction).takeOpening();
     if (opening === undefined) return super.savepoint(connection);
     return (connection as pg.Client).query(opening).then(() => super.savepoint(connection));
   }

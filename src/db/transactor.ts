@@ -16,7 +16,7 @@ import { assert } from '../assert';
  */
 
 /** The knex internals this file builds on (knex 3.x, src/execution/transaction.js). */
-export interface KnexTransactionInternals {
+interface KnexTransactionInternals {
   client: KnexClient;
   trxClient: KnexClient | undefined;
   outerTx: KnexTransactionInternals | null;
@@ -29,7 +29,7 @@ export interface KnexTransactionInternals {
   rollbackTo(connection: unknown, error?: unknown): Promise<unknown>;
 }
 
-export interface KnexClient {
+interface KnexClient {
   transacting?: boolean;
 }
 
@@ -92,12 +92,17 @@ function templateFor(client: KnexClient): Template {
   return template;
 }
 
-/** knex's makeTransactor, with the knex instance made from the shared template. */
-export function makeTransactor(trx: KnexTransactionInternals, connection: unknown, trxClient: KnexClient): Transactor {
-  // A savepoint's client is its outer transaction's; the template is the outermost one's client's.
+/** The top-level transaction of a transaction or of a savepoint (itself, for a top-level one). */
+export function outermostOf<T extends { outerTx: T | null }>(trx: T): T {
   let outermost = trx;
   while (outermost.outerTx) outermost = outermost.outerTx;
-  const template = templateFor(outermost.client);
+  return outermost;
+}
+
+/** knex's makeTransactor, with the knex instance made from the shared template. */
+function makeTransactor(trx: KnexTransactionInternals, connection: unknown, trxClient: KnexClient): Transactor {
+  // A savepoint's client is its outer transaction's; the template is the outermost one's client's.
+  const template = templateFor(outermostOf(trx).client);
   const transactor = function (tableName?: unknown, options?: unknown): unknown {
     const builder = transactor.context.queryBuilder();
     return tableName ? builder.table(tableName, options) : builder;
