@@ -93,23 +93,41 @@ test('when a transaction is taken without a callback, then it commits or rolls b
   expect(await probeIds()).toEqual([1]);
 });
 
+/** Resolves for every caller once `parties` callers are waiting. */
+function barrier(parties: number): () => Promise<void> {
+  let waiting = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return async () => {
+    waiting += 1;
+    if (waiting === parties) open();
+    await opened;
+  };
+}
+
 test('when two transactions run at once, then each has its own connection and transaction', async () => {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
+  // Both hold an uncommitted row before either reads, and neither commits before both have read:
+  // under READ COMMITTED a read that starts after the other's commit would see its row.
+  const bothInserted = barrier(2);
+  const bothRead = barrier(2);
   const sessions: { pid: number; txid: string }[] = [];
-  let inserted = 0;
+  const seen = new Map<number, number[]>();
   await Promise.all(
     [1, 2].map((id) =>
       h.db.transaction(async (trx) => {
         sessions.push(await session(trx));
         await trx('transactor_probe').insert({ id, note: 'x' });
-        // Both hold an uncommitted row before either reads.
-        inserted += 1;
-        if (inserted === 2) release();
-        await held;
-        expect(await trx('transactor_probe').pluck('id')).toEqual([id]);
+        await bothInserted();
+        seen.set(id, await trx('transactor_probe').pluck('id'));
+        await bothRead();
       }),
     ),
+  );
+  expect(seen).toEqual(
+    new Map([
+      [1, [1]],
+      [2, [2]],
+    ]),
   );
   expect(sessions[0]!.pid).not.toBe(sessions[1]!.pid);
   expect(sessions[0]!.txid).not.toBe(sessions[1]!.txid);
