@@ -1,5 +1,6 @@
 import { inTransaction, TRANSACTION_ATTEMPTS_MAX, TransactionRetriesExhausted } from '../../../src/db/transaction';
 import { startHarness, type Harness } from '../../helpers/harness';
+import { barrier } from '../../helpers/waits';
 
 let h: Harness;
 beforeAll(async () => {
@@ -14,17 +15,17 @@ afterAll(async () => {
   await h.close();
 });
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 test('when two transactions deadlock, then one is retried from the start and both commit', async () => {
   const retries: number[] = [];
+  // Neither takes its second row before both hold their first, so they deadlock every time.
+  const bothHoldFirst = barrier(2);
   const crossing = (first: number, second: number) =>
     inTransaction(
       h.db,
       async (trx) => {
         await trx.raw("SET LOCAL deadlock_timeout = '100ms'");
         await trx('retry_probe').where({ id: first }).increment('n', 1);
-        await pause(150);
+        await bothHoldFirst();
         await trx('retry_probe').where({ id: second }).increment('n', 1);
       },
       { onRetry: (attempt) => retries.push(attempt) },

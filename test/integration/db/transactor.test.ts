@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { startHarness, type Harness } from '../../helpers/harness';
+import { barrier } from '../../helpers/waits';
 
 // A transaction's callback gets a transactor built from a shared prototype (src/db/transactor.ts)
 // rather than a knex instance of its own. These tests hold it to knex's transaction API as the
@@ -92,18 +93,6 @@ test('when a transaction is taken without a callback, then it commits or rolls b
   await expect(dropped.executionPromise).resolves.toBeUndefined();
   expect(await probeIds()).toEqual([1]);
 });
-
-/** Resolves for every caller once `parties` callers are waiting. */
-function barrier(parties: number): () => Promise<void> {
-  let waiting = 0;
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return async () => {
-    waiting += 1;
-    if (waiting === parties) open();
-    await opened;
-  };
-}
 
 test('when two transactions run at once, then each has its own connection and transaction', async () => {
   // Both hold an uncommitted row before either reads, and neither commits before both have read:

@@ -4,6 +4,7 @@ import { lockBalances } from '../../../src/ledger/ledger.repo';
 import { bankChargeInput, createFund, fundPool, randomUUID, type TestFund } from '../../helpers/factories';
 import { startHarness, type Harness } from '../../helpers/harness';
 import { expectFundConsistent } from '../../helpers/invariants';
+import { waitForLockWaiters } from '../../helpers/waits';
 
 // A posting inserts its header and locks its balance rows in one statement, then posts in a second
 // one sent with it (ADR 0021). These tests pin what that order must keep: a replay takes no lock,
@@ -59,7 +60,7 @@ test('when a new entry meets a locked account, then it waits, and once the lock 
     await h.services.ledger.postEntry(holder, bankChargeInput(fund, '30.00'));
     second = inTransaction(h.db, (trx) => h.services.ledger.postEntry(trx, bankChargeInput(fund, '20.00')));
     // The second entry is waiting for the pool cash row, not done.
-    await waitUntilBlocked();
+    await waitForLockWaiters(h.db);
     await holder.commit();
   } catch (error) {
     await holder.rollback();
@@ -71,18 +72,6 @@ test('when a new entry meets a locked account, then it waits, and once the lock 
   expect(poolCash).toMatchObject({ balanceAfter: '50.00' });
   await expectFundConsistent(h, fund.id);
 });
-
-/** Until some backend of the test database waits for a row lock (at most 5 s). */
-async function waitUntilBlocked(): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const waiting = await h.db.raw<{ rows: unknown[] }>(
-      "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-    );
-    if (waiting.rows.length > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('no posting waited for the lock');
-}
 
 /** Whether another transaction could lock the account's balance row now, without waiting. */
 async function isFree(fundId: string, accountId: string): Promise<boolean> {
@@ -131,7 +120,7 @@ describe.each(lockers)('when %s', (_, lock) => {
     try {
       await lockBalances(holder, fund.id, [held]);
       locking = lock(fund, [lower, higher]);
-      await waitUntilBlocked();
+      await waitForLockWaiters(h.db);
       otherFree = await isFree(fund.id, other);
       await holder.commit();
     } catch (error) {

@@ -4,6 +4,7 @@ import { membersWithOverdueCalls } from '../../../src/members/members.repo';
 import { createFund, fundPool, type TestFund } from '../../helpers/factories';
 import { startHarness, TEST_TODAY, unique, type Harness } from '../../helpers/harness';
 import { expectFundConsistent } from '../../helpers/invariants';
+import { waitForLockWaiters } from '../../helpers/waits';
 import { expectProblem } from '../auth/problem';
 import {
   api,
@@ -25,18 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-/** Until some session of this database waits on a lock (at most 5 s). */
-async function waitForLockWaiter(): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const result = await h.db.raw<{ rows: { n: number }[] }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    if (result.rows[0]!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('no session started waiting on a lock');
-}
 
 describe('registering a member', () => {
   let fund: TestFund;
@@ -244,7 +233,7 @@ describe('registering a member', () => {
       });
       // Our request passes the check (the row is not committed) and then waits on the index.
       const pending = postMember(h, fund.admin, fund.id, memberBody({ creditCode: code })).then((response) => response);
-      await waitForLockWaiter();
+      await waitForLockWaiters(h.db);
       await other.commit();
       expectProblem(await pending, 409, 'credit_code_taken');
     } finally {

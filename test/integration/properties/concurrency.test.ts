@@ -17,6 +17,7 @@ import {
 } from '../../helpers/factories';
 import { makeUser, startHarness, TEST_TODAY, type Harness, type TestUser } from '../../helpers/harness';
 import { expectFundConsistent } from '../../helpers/invariants';
+import { waitForLockWaiters } from '../../helpers/waits';
 
 /**
  * Concurrency requirements of the ledger (ARCHITECTURE.md, "Concurrency"): requests race through the
@@ -252,19 +253,6 @@ describe('one Idempotency-Key, many concurrent requests', () => {
     }
   });
 });
-
-/** Waits until at least `count` sessions of this database wait for a lock; fails after 15 s. */
-async function waitForLockWaiters(observer: pg.Client, count: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const result = await observer.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    if (Number(result.rows[0]!.n) >= count) return;
-    if (Date.now() > deadline) throw new Error(`only ${result.rows[0]!.n} of ${count} sessions reached their lock`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('holds under concurrency', () => {
   test('when 30 holds of 50.00 are placed at once on 1000.00, then 20 are placed and 10 refused, and racing posts and releases keep held equal to the pending holds', async () => {

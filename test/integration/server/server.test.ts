@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { dateIn } from '../../../src/clock';
+import { waitForLockWaiters } from '../../helpers/waits';
 
 /**
  * The service as `npm start` runs it: its own embedded PostgreSQL under HUZHU_DATA_DIR, migrated and
@@ -93,8 +94,11 @@ describe('the server process', () => {
       const clusterDir = path.join(dataDir, 'postgres');
       const [pidLine, , , portLine] = fs.readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n');
       const password = fs.readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim();
-      const blocker = new pg.Client({ connectionString: `postgres://huzhu:${password}@127.0.0.1:${portLine}/huzhu` });
+      const connectionString = `postgres://huzhu:${password}@127.0.0.1:${portLine}/huzhu`;
+      const blocker = new pg.Client({ connectionString });
+      const observer = new pg.Client({ connectionString });
       await blocker.connect();
+      await observer.connect();
       await blocker.query('BEGIN');
       await blocker.query(
         `SELECT 1 FROM account_balances b JOIN accounts a ON a.id = b.account_id
@@ -114,7 +118,9 @@ describe('the server process', () => {
           ],
         }),
       });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The entry is in the server, waiting for the row, when SIGTERM arrives.
+      await waitForLockWaiters(observer);
+      await observer.end();
       server.child.kill('SIGTERM');
       await waitFor(server, /shutting down: draining requests/);
       await blocker.query('ROLLBACK');
