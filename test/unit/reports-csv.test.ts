@@ -19,6 +19,7 @@ function line(overrides: Partial<LoanBookView['loans'][number]> = {}): LoanBookV
     maturityDate: '2026-07-15',
     amount: '40000.00',
     principalOutstanding: '40000.00',
+    owedBy: { borrowerPrincipal: '40000.00', guarantorsPrincipal: '0.00', guarantorsOwed: '0.00', guarantors: [] },
     interestReceivable: '120.00',
     penaltyReceivable: null,
     daysPastDue: 4,
@@ -71,6 +72,10 @@ describe('the loan book as CSV', () => {
         '2026-07-15',
         '40000.00',
         '40000.00',
+        '40000.00',
+        '0.00',
+        '0.00',
+        '',
         '120.00',
         '',
         '4',
@@ -108,7 +113,7 @@ describe('the loan book as CSV', () => {
       .split('\r\n')[1]!
       .split(',');
     expect(row.slice(6, 9)).toEqual(['pool', '', '']);
-    expect(row[14]).toBe('4.50');
+    expect(row[18]).toBe('4.50');
   });
 });
 

@@ -124,6 +124,7 @@ describe('the loan book', () => {
       maturityDate: '2026-07-20',
       amount: '10000.00',
       principalOutstanding: '10000.00',
+      owedBy: { borrowerPrincipal: '10000.00', guarantorsPrincipal: '0.00', guarantorsOwed: '0.00', guarantors: [] },
       interestReceivable: '20.00',
       penaltyReceivable: '0.00',
       daysPastDue: 0,
@@ -259,7 +260,7 @@ describe('the loan book', () => {
       `attachment; filename="loan-book-${p.w.fund.id}-2026-07-19.csv"`,
     );
     const [header, ...rows] = parseCsv(response.text);
-    expect(header).toHaveLength(29);
+    expect(header).toHaveLength(33);
     expect(rows).toHaveLength(json.loans.length);
     rows.forEach((row, index) => {
       const loan = json.loans[index] as Line & {
@@ -268,6 +269,12 @@ describe('the loan book', () => {
         lender: { type: string; memberId: string | null; name: string | null };
         guarantees: { count: number; total: string; byType: Record<string, { count: number; total: string }> };
         collateral: { count: number; valuation: string; counted: string };
+        owedBy: {
+          borrowerPrincipal: string;
+          guarantorsPrincipal: string;
+          guarantorsOwed: string;
+          guarantors: { name: string; owed: string }[];
+        };
       };
       expect(row).toEqual([
         p.w.fund.id,
@@ -283,6 +290,10 @@ describe('the loan book', () => {
         loan.maturityDate,
         loan.amount,
         loan.principalOutstanding,
+        loan.owedBy.borrowerPrincipal,
+        loan.owedBy.guarantorsPrincipal,
+        loan.owedBy.guarantorsOwed,
+        loan.owedBy.guarantors.map((g) => `${g.name}: ${g.owed}`).join('; '),
         loan.interestReceivable,
         loan.penaltyReceivable ?? '',
         String(loan.daysPastDue),
@@ -303,7 +314,7 @@ describe('the loan book', () => {
     });
     // The hand figures once more, read from the file: L2's principal, interest and penalty on 07-19.
     const l2 = rows.find((row) => row[2] === p.loans.l2)!;
-    expect([l2[12], l2[13], l2[14], l2[15], l2[16]]).toEqual(['60000.00', '200.00', '12.00', '4', 'special_mention']);
+    expect([l2[12], l2[17], l2[18], l2[19], l2[20]]).toEqual(['60000.00', '200.00', '12.00', '4', 'special_mention']);
   });
 
   test('when no date is given, then the book is as of today in the fund’s time zone', async () => {
