@@ -66,6 +66,7 @@ describe('the loan book as CSV', () => {
         '33333333-3333-4333-8333-333333333333',
         '"华东, ""精密"" 机械"',
         'peer',
+        '会员间借贷',
         '44444444-4444-4444-8444-444444444444',
         `"'=HYPERLINK(""x"")"`,
         '2026-06-15',
@@ -80,7 +81,9 @@ describe('the loan book as CSV', () => {
         '',
         '4',
         'special_mention',
+        '关注',
         'overdue',
+        '逾期',
         'false',
         '1',
         '10000.00',
@@ -112,8 +115,8 @@ describe('the loan book as CSV', () => {
     )
       .split('\r\n')[1]!
       .split(',');
-    expect(row.slice(6, 9)).toEqual(['pool', '', '']);
-    expect(row[18]).toBe('4.50');
+    expect(row.slice(6, 10)).toEqual(['pool', '互助金出借', '', '']);
+    expect(row[19]).toBe('4.50');
   });
 });
 
@@ -137,8 +140,8 @@ describe('portfolio at risk as CSV', () => {
     const lines = portfolioAtRiskCsv(report).slice(1).split('\r\n');
     expect(lines[0]).toBe(PAR_CSV_HEADER.join(','));
     expect(lines.slice(1, -1)).toHaveLength(12);
-    expect(lines[1]).toBe(`${FUND},2026-09-14,all,1,100.00,1,300.00,2,0.3333`);
-    expect(lines[9]).toBe(`${FUND},2026-09-14,peer,90,0.00,0,300.00,2,0.0000`);
+    expect(lines[1]).toBe(`${FUND},2026-09-14,all,全部,1,100.00,1,300.00,2,0.3333`);
+    expect(lines[9]).toBe(`${FUND},2026-09-14,peer,会员间借贷,90,0.00,0,300.00,2,0.0000`);
   });
 
   test('when a file is named, then the name carries the report, the fund and the day', () => {
