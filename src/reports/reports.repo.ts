@@ -118,7 +118,7 @@ export async function loanBook(
        SELECT ce.loan_id, ce.round, a.base_code, a.member_id,
               sum(CASE po.side WHEN 'debit' THEN po.amount ELSE -po.amount END) AS debit_net
          FROM call_entries ce CROSS JOIN params p
-         JOIN postings po ON po.entry_id = ce.entry_id AND po.effective_date <= p.d
+         JOIN postings po ON po.fund_id = p.fund_id AND po.entry_id = ce.entry_id AND po.effective_date <= p.d
          JOIN accounts a ON a.fund_id = po.fund_id AND a.id = po.account_id
         WHERE a.base_code = '1301' OR (a.base_code = '1201' AND a.loan_id = ce.loan_id)
         GROUP BY ce.loan_id, ce.round, a.base_code, a.member_id
