@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { assert } from '../assert';
+import { codeName, ENTRY_KIND_NAMES, STATEMENT_ROW_NAMES } from '../code-names';
 import type { statementView } from './capital.schemas';
 import type { Reply } from '../http/command';
 
@@ -58,6 +59,7 @@ export const STATEMENT_CSV_HEADER = [
   '日期 Date',
   '凭证 Entry',
   '类型 Kind',
+  '类型中文名 Kind in Chinese',
   '摘要 Memo',
   '借方 Debit',
   '贷方 Credit',
@@ -67,6 +69,8 @@ export const STATEMENT_CSV_HEADER = [
 /**
  * One table: the opening balance, every movement with its running balance, the period's totals and
  * the closing balance, each row naming the member, so the file sorts and filters in a spreadsheet.
+ * Each row's kind is followed by its Chinese name (src/code-names.ts); an entry kind the table does
+ * not know (only tests post such) leaves that cell empty.
  */
 export function statementCsv(statement: Statement): string {
   const who: CsvCell[] = [statement.member.name, statement.member.creditCode];
@@ -77,6 +81,7 @@ export function statementCsv(statement: Statement): string {
       statement.period.from,
       null,
       'opening_balance',
+      STATEMENT_ROW_NAMES.opening_balance,
       '期初余额 Opening balance',
       null,
       null,
@@ -87,6 +92,7 @@ export function statementCsv(statement: Statement): string {
       movement.date,
       movement.entryId,
       movement.kind,
+      codeName(ENTRY_KIND_NAMES, movement.kind) ?? null,
       movement.memo,
       movement.side === 'debit' ? amountCell(movement.amount) : null,
       movement.side === 'credit' ? amountCell(movement.amount) : null,
@@ -97,6 +103,7 @@ export function statementCsv(statement: Statement): string {
       statement.period.to,
       null,
       'period_totals',
+      STATEMENT_ROW_NAMES.period_totals,
       '本期合计 Totals for the period',
       amountCell(statement.totals.out),
       amountCell(statement.totals.in),
@@ -107,6 +114,7 @@ export function statementCsv(statement: Statement): string {
       statement.period.to,
       null,
       'closing_balance',
+      STATEMENT_ROW_NAMES.closing_balance,
       '期末余额 Closing balance',
       null,
       null,

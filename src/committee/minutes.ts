@@ -1,3 +1,11 @@
+import {
+  codeName,
+  ITEM_KIND_NAMES,
+  ITEM_STATUS_NAMES,
+  LENDER_NAMES,
+  REPAYMENT_METHOD_NAMES,
+  VOTE_NAMES,
+} from '../code-names';
 import type { ItemView, MeetingView } from './committee.schemas';
 
 export const MARKDOWN_MEDIA_TYPE = 'text/markdown; charset=utf-8';
@@ -8,6 +16,15 @@ export function prefersMarkdown(accept: string | undefined): boolean {
 }
 
 const VOTE_WORDS = { approve: 'approve', reject: 'reject', abstain: 'abstain' } as const;
+
+/**
+ * A coded value as the minutes write it: its Chinese name (src/code-names.ts), then the English
+ * word the minutes use for it — the code itself where there is no other. A code without a name
+ * (a view field typed as plain text) is written alone.
+ */
+function named(name: string | undefined, words: string): string {
+  return name === undefined ? words : `${name} ${words}`;
+}
 
 const OUTCOME_WORDS: Record<ItemView['status'], string> = {
   open: 'Open — not yet decided',
@@ -23,7 +40,7 @@ const OUTCOME_WORDS: Record<ItemView['status'], string> = {
 /** What an extension item asks for and, once approved, what it did. */
 function extensionMarkdown(extension: NonNullable<ItemView['extension']>): string[] {
   const lines = [
-    `Extension ${extension.number}: maturity ${extension.maturityDateBefore} → ${extension.requestedMaturityDate}; repayment ${extension.repaymentMethodBefore} → ${extension.repaymentMethod}. Reason: ${cell(extension.reason)}`,
+    `Extension ${extension.number}: maturity ${extension.maturityDateBefore} → ${extension.requestedMaturityDate}; repayment ${repaymentMethod(extension.repaymentMethodBefore)} → ${repaymentMethod(extension.repaymentMethod)}. Reason: ${cell(extension.reason)}`,
     '',
   ];
   if (extension.effectiveOn !== null) {
@@ -33,6 +50,10 @@ function extensionMarkdown(extension: NonNullable<ItemView['extension']>): strin
     );
   }
   return lines;
+}
+
+function repaymentMethod(code: string): string {
+  return named(codeName(REPAYMENT_METHOD_NAMES, code), code);
 }
 
 /** Text placed in a Markdown table cell or line: no pipes or line breaks that would break it. */
@@ -59,17 +80,17 @@ export function minutesMarkdown(meeting: MeetingView): string {
 const KIND_WORDS: Record<ItemView['kind'], string> = {
   application: 'Loan application',
   ratification: 'Ratification of fast-tracked loan',
-  extension: 'Extension (展期) of loan',
-  joint_group: 'Joint guarantee group (联保小组)',
+  extension: 'Extension of loan',
+  joint_group: 'Joint guarantee group',
   recovery_action: 'Recovery of loan',
 };
 
 function itemMarkdown(item: ItemView): string[] {
   const subject = item.loan ? ` ${item.loan.number}` : '';
-  const lines = [`## Item ${item.position}: ${KIND_WORDS[item.kind]}${subject}`, ''];
+  const lines = [`## Item ${item.position}: ${named(ITEM_KIND_NAMES[item.kind], KIND_WORDS[item.kind])}${subject}`, ''];
   if (item.loan) {
     lines.push(
-      `Borrower: ${cell(item.loan.borrowerName)}; amount ${item.loan.amount}; lender: ${item.loan.lender}${item.loan.emergency ? '; emergency' : ''}.`,
+      `Borrower: ${cell(item.loan.borrowerName)}; amount ${item.loan.amount}; lender: ${named(codeName(LENDER_NAMES, item.loan.lender), item.loan.lender)}${item.loan.emergency ? '; emergency' : ''}.`,
       '',
     );
   }
@@ -86,7 +107,9 @@ function itemMarkdown(item: ItemView): string[] {
   if (item.votes.length > 0) {
     lines.push('| Member | Vote | Comment |', '|---|---|---|');
     for (const vote of item.votes) {
-      lines.push(`| ${cell(vote.username)} | ${VOTE_WORDS[vote.vote]} | ${cell(vote.comment ?? '')} |`);
+      lines.push(
+        `| ${cell(vote.username)} | ${named(VOTE_NAMES[vote.vote], VOTE_WORDS[vote.vote])} | ${cell(vote.comment ?? '')} |`,
+      );
     }
     lines.push('');
   } else {
@@ -100,7 +123,7 @@ function itemMarkdown(item: ItemView): string[] {
     );
   }
   const resolution = item.resolutionNumber ? ` — resolution ${item.resolutionNumber}` : '';
-  lines.push(`Outcome: **${OUTCOME_WORDS[item.status]}**${resolution}`, '');
+  lines.push(`Outcome: **${named(ITEM_STATUS_NAMES[item.status], OUTCOME_WORDS[item.status])}**${resolution}`, '');
   for (const failure of item.failures ?? []) {
     lines.push(`- rule ${String(failure.rule)}: limit ${String(failure.limit)}, actual ${String(failure.actual)}`);
   }

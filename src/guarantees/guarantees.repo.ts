@@ -50,22 +50,12 @@ interface EdgeSource {
  * what the guarantor paid under recovery calls: the same figure the memo account
  * 7001:<guarantor> holds for them. A written-off loan stays in the
  * graph: a write-off does not release its guarantors.
+ *
+ * A joint group's guarantees (ADR 0016) are rows of this source too, marked with their group. What
+ * each edge counts toward its guarantor's capacity is rule S1, the database function
+ * guarantee_capacity_share (migration 20261203000100): it takes the guarantee's columns as values,
+ * so no alias of this statement can change what it counts.
  */
-// A joint group's guarantees (ADR 0016) are rows of this source too, marked with their group.
-/**
- * Rule S1 (ADR 0016) in SQL: what guarantee `g` (a loan_guarantees alias) counts toward its
- * guarantor's capacity and exposure, `amount` being what it stands behind: the whole of it for a
- * pledge of its own; for a joint group's guarantee its equal share among the loan's guarantors from
- * that group (Civil Code art. 519), rounded half-up to the fen.
- */
-export function capacityShareSql(g: string, amount: string): string {
-  return `(CASE WHEN ${g}.joint_group_id IS NULL THEN ${amount}
-                ELSE round(${amount} / (SELECT count(*) FROM loan_guarantees s
-                                          WHERE s.fund_id = ${g}.fund_id AND s.loan_id = ${g}.loan_id
-                                            AND s.joint_group_id = ${g}.joint_group_id AND s.status <> 'withdrawn'), 2)
-           END)::numeric(20, 2)`;
-}
-
 const LOAN_GUARANTEES: EdgeSource = {
   kind: 'loan_guarantee',
   sql: `
@@ -74,7 +64,8 @@ const LOAN_GUARANTEES: EdgeSource = {
            o.amount::text AS outstanding,
            (g.circle IS NOT NULL) AS circle_flagged,
            g.joint_group_id,
-           ${capacityShareSql('g', 'o.amount')}::text AS capacity_share
+           guarantee_capacity_share(fund_id => g.fund_id, loan_id => g.loan_id, joint_group_id => g.joint_group_id,
+                                    standing => o.amount)::numeric(20, 2)::text AS capacity_share
       FROM loan_guarantees g
       JOIN loans l ON l.fund_id = g.fund_id AND l.id = g.loan_id
       LEFT JOIN LATERAL (

@@ -1,5 +1,4 @@
 import type { Db } from '../db/knex';
-import { capacityShareSql } from '../guarantees/guarantees.repo';
 
 /**
  * SQL of the exposure report (docs/adr/0019-exposure-report.md). Three read-only statements, each
@@ -75,7 +74,7 @@ export interface StandingGuaranteeRow {
   guarantor_member_id: string;
   joint_group_id: string | null;
   /**
-   * What the guarantee counts toward its guarantor on the day (rule S1, capacityShareSql): what it
+   * What the guarantee counts toward its guarantor on the day (rule S1, the database function guarantee_capacity_share): what it
    * stood behind then, or for a joint group's guarantee the guarantor's equal share of that.
    */
   counted: string;
@@ -92,7 +91,8 @@ export interface StandingGuaranteeRow {
 export async function standingGuarantees(db: Db, fundId: string, asOf: string): Promise<StandingGuaranteeRow[]> {
   const result = await db.raw<{ rows: StandingGuaranteeRow[] }>(
     `SELECT s.id, s.loan_id, s.guarantor_member_id, s.joint_group_id,
-            ${capacityShareSql('s', 's.standing')}::text AS counted
+            guarantee_capacity_share(fund_id => s.fund_id, loan_id => s.loan_id, joint_group_id => s.joint_group_id,
+                                     standing => s.standing)::numeric(20, 2)::text AS counted
        FROM (
        SELECT g.id, g.fund_id, g.loan_id, g.guarantor_member_id, g.joint_group_id,
               g.amount - coalesce(rel.released, 0) - coalesce(paid_calls.paid, 0) AS standing

@@ -9,7 +9,7 @@ import { Money, sumAmounts, ZERO } from '../money/money';
  * Rounding: a joint-group guarantee counts at its share, the standing amount divided equally among
  * the loan's guarantors from that group (Civil Code art. 519), rounded ROUND_HALF_UP to the fen per
  * guarantee — computed in SQL by the rule the eligibility rules use for capacity
- * (guarantees.repo.ts capacityShareSql). Limits are floored to the fen
+ * (the database function guarantee_capacity_share). Limits are floored to the fen
  * (funds/limits.ts). Nothing else is rounded: every other figure is a sum of fen amounts.
  */
 

@@ -1,4 +1,11 @@
 import { amountCell, toCsv, type CsvCell } from '../capital/statement.csv';
+import {
+  CLASSIFICATION_NAMES,
+  EXPOSURE_SCOPE_NAMES,
+  LENDER_NAMES,
+  LOAN_STATUS_NAMES,
+  PORTFOLIO_NAMES,
+} from '../code-names';
 import { EXPOSURE_MEASURES, type ExposureMeasure } from './exposure';
 import type { ExposureView, LoanBookView, PortfolioAtRiskView } from './reports.schemas';
 
@@ -6,7 +13,7 @@ import type { ExposureView, LoanBookView, PortfolioAtRiskView } from './reports.
  * The reports as CSV, with the member statement's rules (src/capital/statement.csv.ts): UTF-8 with
  * a byte-order mark, CRLF, RFC 4180 quoting, text guarded against formula injection, amounts as
  * plain 2-decimal numbers. Every row repeats the fund and the date, so files from several days can
- * be stacked in a spreadsheet.
+ * be stacked in a spreadsheet. Beside every code, a column with its Chinese name (src/code-names.ts).
  */
 
 export const LOAN_BOOK_CSV_HEADER = [
@@ -17,17 +24,24 @@ export const LOAN_BOOK_CSV_HEADER = [
   '借款人ID Borrower id',
   '借款人 Borrower',
   '出借方 Lender',
+  '出借方中文名 Lender in Chinese',
   '出借会员ID Lending member id',
   '出借会员 Lending member',
   '放款日 Disbursed on',
   '到期日 Maturity',
   '金额 Amount',
   '未偿本金 Principal outstanding',
+  '借款人所欠本金 Principal owed by borrower',
+  '担保人所欠本金 Principal owed by guarantors',
+  '担保人应付合计 Owed by guarantors',
+  '担保人应付明细 Owed by each guarantor',
   '应收利息 Interest receivable',
   '应收罚息 Penalty receivable',
   '逾期天数 Days past due',
   '五级分类 Classification',
+  '五级分类中文名 Classification in Chinese',
   '状态 Status',
+  '状态中文名 Status in Chinese',
   '展期 Restructured',
   '担保笔数 Guarantees',
   '担保金额 Guaranteed',
@@ -53,17 +67,24 @@ export function loanBookCsv(book: LoanBookView): string {
       loan.borrower.memberId,
       loan.borrower.name,
       loan.lender.type,
+      LENDER_NAMES[loan.lender.type],
       loan.lender.memberId,
       loan.lender.name,
       loan.disbursedOn,
       loan.maturityDate,
       amountCell(loan.amount),
       amountCell(loan.principalOutstanding),
+      amountCell(loan.owedBy.borrowerPrincipal),
+      amountCell(loan.owedBy.guarantorsPrincipal),
+      amountCell(loan.owedBy.guarantorsOwed),
+      loan.owedBy.guarantors.map((g) => `${g.name}: ${g.owed}`).join('; '),
       amountCell(loan.interestReceivable),
       loan.penaltyReceivable === null ? null : amountCell(loan.penaltyReceivable),
       String(loan.daysPastDue),
       loan.classification,
+      CLASSIFICATION_NAMES[loan.classification],
       loan.status,
+      LOAN_STATUS_NAMES[loan.status],
       loan.restructured ? 'true' : 'false',
       String(loan.guarantees.count),
       amountCell(loan.guarantees.total),
@@ -84,6 +105,7 @@ export const PAR_CSV_HEADER = [
   '基金 Fund',
   '报告日 As of',
   '出借方 Lender',
+  '出借方中文名 Lender in Chinese',
   '逾期天数超过 Days past due above',
   '风险本金 Principal at risk',
   '风险笔数 Loans at risk',
@@ -101,6 +123,7 @@ export function portfolioAtRiskCsv(report: PortfolioAtRiskView): string {
         report.fundId,
         report.asOf,
         portfolio.lender,
+        PORTFOLIO_NAMES[portfolio.lender],
         String(threshold.days),
         amountCell(threshold.atRiskPrincipal),
         String(threshold.atRiskLoans),
@@ -124,6 +147,7 @@ export const EXPOSURE_CSV_HEADER = [
   '基金 Fund',
   '报告日 As of',
   '范围 Scope',
+  '范围中文名 Scope in Chinese',
   '会员ID Member id',
   '会员 Member',
   '关联集团 Related group',
@@ -177,6 +201,7 @@ export function exposureCsv(report: ExposureView): string {
       report.fundId,
       report.asOf,
       'member',
+      EXPOSURE_SCOPE_NAMES.member,
       row.member.memberId,
       row.member.name,
       row.member.relatedGroup,
@@ -187,6 +212,7 @@ export function exposureCsv(report: ExposureView): string {
       report.fundId,
       report.asOf,
       'related_group',
+      EXPOSURE_SCOPE_NAMES.related_group,
       null,
       null,
       row.relatedGroup,

@@ -25,7 +25,14 @@ export interface LoanBookRow {
   maturity_date: string;
   restructured: boolean;
   classification_floor: Classification | null;
+  /** Principal owed on the day by anyone: `borrower_principal` + `guarantors_principal`. */
   principal: string;
+  /** Pool: balance of 1201:<loan>; peer: memo 7101:<loan>; bank: memo 7201:<loan>. */
+  borrower_principal: string;
+  /** The principal part of what guarantors called for the loan still owe (ADR 0018); pool loans only. */
+  guarantors_principal: string;
+  /** Each guarantor still owing on the loan's calls, by name; empty when none. */
+  guarantors_owing: GuarantorOwingRow[];
   /** Pool: balance of 1202:<loan>; peer and bank: scheduled interest due and unpaid (the lender's). */
   interest: string;
   /** Pool: balance of 1203:<loan>; peer and bank: null (the fund computes no penalty interest for them). */
@@ -33,6 +40,13 @@ export interface LoanBookRow {
   days_past_due: number;
   /** The status the daily job last recorded on or before the day, if it recorded any. */
   last_recorded_status: string | null;
+}
+
+export interface GuarantorOwingRow {
+  member_id: string;
+  name: string;
+  /** What its calls on the loan put on 1301:<guarantor>, less its payments and its failure, as of the day. */
+  owed: string;
 }
 
 /**
@@ -49,9 +63,14 @@ const OVERDUE_AS_OF = instalmentOverdueSql('p.d', 'q.owes');
  * or guarantees (the loan list's visibility rule). At most `limit` rows, by loan number.
  *
  * As of the day:
- *  - principal: 1201:<loan> (pool) or the memo account 7101:<loan> (peer) or 7201:<loan> (bank), interest 1202 and penalty
- *    1203, by loan_debit_balance_as_of (ADR 0003: the last posting whose watermark is on or before
- *    the day, plus back-dated postings after it);
+ *  - the borrower's principal: 1201:<loan> (pool) or the memo account 7101:<loan> (peer) or 7201:<loan> (bank), interest 1202
+ *    and penalty 1203, by loan_debit_balance_as_of (ADR 0003: the last posting whose watermark is on
+ *    or before the day, plus back-dated postings after it);
+ *  - what guarantors called for a defaulted pool loan owe (ADR 0018): the postings dated on or before
+ *    the day of the entries of its calls (the call, the payments, the failure) on each guarantor's
+ *    1301, and of each round its principal part — what the round's calls leave unpaid, principal
+ *    first (rule W-restore), up to what the round took off 1201 less what failures put back. A call
+ *    moves the receivable, not the risk: the loan stays in the book while anyone owes its principal;
  *  - schedule: the version in force that day, i.e. before any extension effective after it;
  *  - paid: the allocations of repayments received on or before the day and not reversed on or
  *    before it (a reversal dated later did not undo them yet);
@@ -81,9 +100,43 @@ export async function loanBook(
           AND (p.visible_to IS NULL OR l.borrower_member_id = p.visible_to OR l.peer_lender_member_id = p.visible_to
                OR EXISTS (SELECT 1 FROM loan_guarantees g
                            WHERE g.fund_id = l.fund_id AND g.loan_id = l.id AND g.guarantor_member_id = p.visible_to))
+     ), call_entries AS MATERIALIZED (
+       -- The entries of the loan's guarantor calls: the round's call, each payment, the failure.
+       SELECT DISTINCT rc.loan_id, k.round, x.entry_id
+         FROM book b CROSS JOIN params p
+         JOIN recovery_cases rc ON rc.fund_id = p.fund_id AND rc.loan_id = b.id
+         JOIN recovery_calls k ON k.fund_id = rc.fund_id AND k.case_id = rc.id AND k.called_on <= p.d
+         CROSS JOIN LATERAL (
+           SELECT k.call_entry_id AS entry_id
+           UNION ALL
+           SELECT k.failure_entry_id WHERE k.failure_entry_id IS NOT NULL
+           UNION ALL
+           SELECT cp.entry_id FROM recovery_call_payments cp WHERE cp.fund_id = k.fund_id AND cp.call_id = k.id
+         ) x
+     ), call_postings AS MATERIALIZED (
+       -- What those entries had posted by the end of the day onto guarantors' 1301 and the loan's 1201.
+       SELECT ce.loan_id, ce.round, a.base_code, a.member_id,
+              sum(CASE po.side WHEN 'debit' THEN po.amount ELSE -po.amount END) AS debit_net
+         FROM call_entries ce CROSS JOIN params p
+         JOIN postings po ON po.fund_id = p.fund_id AND po.entry_id = ce.entry_id AND po.effective_date <= p.d
+         JOIN accounts a ON a.fund_id = po.fund_id AND a.id = po.account_id
+        WHERE a.base_code = '1301' OR (a.base_code = '1201' AND a.loan_id = ce.loan_id)
+        GROUP BY ce.loan_id, ce.round, a.base_code, a.member_id
+     ), called_principal AS (
+       -- Per round, what its calls leave unpaid is principal first, up to what the round took off
+       -- 1201 and failures have not put back (W-restore: payments are deemed to pay the rest first).
+       SELECT r.loan_id, sum(least(r.owed, r.taken)) AS principal
+         FROM (SELECT c.loan_id, c.round,
+                      coalesce(sum(c.debit_net) FILTER (WHERE c.base_code = '1301'), 0) AS owed,
+                      coalesce(-sum(c.debit_net) FILTER (WHERE c.base_code = '1201'), 0) AS taken
+                 FROM call_postings c
+                GROUP BY c.loan_id, c.round) r
+        GROUP BY r.loan_id
      ), balances AS MATERIALIZED (
        SELECT b.*,
-              coalesce(loan_debit_balance_as_of(ap.id, p.d), 0) AS principal,
+              coalesce(loan_debit_balance_as_of(ap.id, p.d), 0) AS borrower_principal,
+              coalesce(cpr.principal, 0) AS guarantors_principal,
+              coalesce(loan_debit_balance_as_of(ap.id, p.d), 0) + coalesce(cpr.principal, 0) AS principal,
               ai.id AS interest_account_id,
               coalesce(loan_debit_balance_as_of(ai.id, p.d), 0) AS interest_booked,
               coalesce(loan_debit_balance_as_of(an.id, p.d), 0) AS penalty_booked
@@ -93,6 +146,7 @@ export async function loanBook(
           AND ap.code = CASE b.lender WHEN 'pool' THEN '1201:' WHEN 'peer' THEN '7101:' ELSE '7201:' END || b.id::text
          LEFT JOIN accounts ai ON ai.fund_id = p.fund_id AND ai.code = '1202:' || b.id::text
          LEFT JOIN accounts an ON an.fund_id = p.fund_id AND an.code = '1203:' || b.id::text
+         LEFT JOIN called_principal cpr ON cpr.loan_id = b.id
      ), outstanding AS MATERIALIZED (
        SELECT o.*,
               coalesce(later.schedule_version_before, o.current_version) AS schedule_version,
@@ -159,6 +213,18 @@ export async function loanBook(
          JOIN outstanding o ON o.id = i.loan_id AND o.lender <> 'pool'
         WHERE i.due_on <= p.d
         GROUP BY i.loan_id
+     ), owing AS (
+       SELECT g.loan_id,
+              json_agg(json_build_object('member_id', m.id, 'name', m.name, 'owed', g.owed::text)
+                       ORDER BY m.name COLLATE "C", m.id) AS guarantors
+         FROM (SELECT c.loan_id, c.member_id, sum(c.debit_net) AS owed
+                 FROM call_postings c
+                WHERE c.base_code = '1301'
+                GROUP BY c.loan_id, c.member_id
+               HAVING sum(c.debit_net) > 0) g
+         CROSS JOIN params p
+         JOIN members m ON m.fund_id = p.fund_id AND m.id = g.member_id
+        GROUP BY g.loan_id
      ), recorded AS (
        SELECT DISTINCT ON (h.loan_id) h.loan_id, h.to_status
          FROM outstanding o CROSS JOIN params p
@@ -170,6 +236,8 @@ export async function loanBook(
             to_char(o.disbursed_on, 'YYYY-MM-DD') AS disbursed_on,
             to_char(o.maturity_date, 'YYYY-MM-DD') AS maturity_date,
             o.restructured, o.classification_floor, o.principal::text AS principal,
+            o.borrower_principal::text AS borrower_principal, o.guarantors_principal::text AS guarantors_principal,
+            coalesce(ow.guarantors, '[]'::json) AS guarantors_owing,
             CASE o.lender WHEN 'pool' THEN o.interest_booked ELSE coalesce(pi.due, 0) END::text AS interest,
             CASE o.lender WHEN 'pool' THEN o.penalty_booked::text END AS penalty,
             coalesce(p.d - od.due_on, 0)::int AS days_past_due,
@@ -180,6 +248,7 @@ export async function loanBook(
        LEFT JOIN oldest od ON od.loan_id = o.id
        LEFT JOIN peer_interest pi ON pi.loan_id = o.id
        LEFT JOIN recorded rc ON rc.loan_id = o.id
+       LEFT JOIN owing ow ON ow.loan_id = o.id
       ORDER BY o.number`,
     [fundId, asOf, visibleTo, limit, [INTEREST_ACCRUAL_KIND, ACCRUAL_ADJUSTMENT_KIND]],
   );

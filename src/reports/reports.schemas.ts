@@ -47,8 +47,36 @@ const loanBookLine = z.object({
   amount: amountOutput,
   principalOutstanding: amountOutput.meta({
     description:
-      'Balance as of asOf of 1201:<loan> (pool), or of the memo account 7101:<loan> (peer) or 7201:<loan> (bank).',
+      'Principal still owed on asOf, by the borrower or by guarantors called for it: owedBy.borrowerPrincipal + owedBy.guarantorsPrincipal. A call moves the receivable from the borrower to the guarantors, not out of the fund’s risk.',
   }),
+  owedBy: z
+    .object({
+      borrowerPrincipal: amountOutput.meta({
+        description:
+          'Balance as of asOf of 1201:<loan> (pool), or of the memo account 7101:<loan> (peer) or 7201:<loan> (bank).',
+      }),
+      guarantorsPrincipal: amountOutput.meta({
+        description:
+          'The principal part of what guarantors called for the loan still owe on asOf: per call round, what its calls leave unpaid, principal first (rule W-restore of ADR 0018: payments are deemed to pay fee, penalty and interest first), up to the principal the round took less what failures gave back. Pool loans only; 0.00 otherwise.',
+      }),
+      guarantorsOwed: amountOutput.meta({ description: 'Σ guarantors[].owed: principal and the rest.' }),
+      guarantors: z
+        .array(
+          z.object({
+            memberId: uuid,
+            name: z.string(),
+            owed: amountOutput.meta({
+              description:
+                'What its calls on this loan put on 1301:<guarantor>, less what it paid on them and what its failure gave back to the loan, from the ledger as of asOf.',
+            }),
+          }),
+        )
+        .meta({ description: 'Each guarantor called for the loan that still owes on asOf, by name.' }),
+    })
+    .meta({
+      description:
+        'Who owes the loan’s principal on asOf. Interest and penalty receivable above are the borrower’s; what a call moved onto a guarantor is in its `owed`.',
+    }),
   interestReceivable: amountOutput.meta({
     description:
       'Pool loan: balance of 1202:<loan> as of asOf — what the daily job had booked (days it has not run yet have no accrual). Peer and bank loan: the interest is the lender’s and the fund books none; this is the scheduled interest of instalments due on or before asOf, less what was paid (or reported paid to the bank) by then.',

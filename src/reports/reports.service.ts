@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { assert } from '../assert';
 import { memberScope } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
@@ -302,6 +303,7 @@ function bookLine(
   rules: ClassificationBands,
 ): BookLine {
   const principal = new Money(row.principal);
+  const owedBy = owedByView(row);
   const interest = new Money(row.interest);
   const penalty = row.penalty === null ? null : new Money(row.penalty);
   const classification = worseOf(classByDays(row.days_past_due, rules), row.classification_floor);
@@ -323,6 +325,7 @@ function bookLine(
     maturityDate: row.maturity_date,
     amount: formatAmount(new Money(row.amount)),
     principalOutstanding: formatAmount(principal),
+    owedBy,
     interestReceivable: formatAmount(interest),
     penaltyReceivable: penalty === null ? null : formatAmount(penalty),
     daysPastDue: row.days_past_due,
@@ -355,6 +358,36 @@ function bookLine(
       daysPastDue: row.days_past_due,
       classification,
     },
+  };
+}
+
+/**
+ * Who owes a loan's principal: the borrower, and the guarantors called for it (ADR 0018). Asserts
+ * that the parts add up to the principal outstanding and that the guarantors' principal is within
+ * what they owe.
+ */
+function owedByView(row: repo.LoanBookRow): LoanBookLineView['owedBy'] {
+  const borrower = new Money(row.borrower_principal);
+  const guarantorsPrincipal = new Money(row.guarantors_principal);
+  const guarantors = row.guarantors_owing.map((g) => ({
+    memberId: g.member_id,
+    name: g.name,
+    owed: new Money(g.owed),
+  }));
+  const guarantorsOwed = sumAmounts(guarantors.map((g) => g.owed));
+  assert(
+    borrower.plus(guarantorsPrincipal).eq(row.principal),
+    `loan ${row.id}: ${row.borrower_principal} + ${row.guarantors_principal} is not its principal ${row.principal}`,
+  );
+  assert(
+    guarantorsPrincipal.gte(0) && guarantorsPrincipal.lte(guarantorsOwed) && guarantors.every((g) => g.owed.gt(0)),
+    `loan ${row.id}: guarantors owe ${guarantorsOwed.toFixed()} of which principal ${row.guarantors_principal}`,
+  );
+  return {
+    borrowerPrincipal: formatAmount(borrower),
+    guarantorsPrincipal: formatAmount(guarantorsPrincipal),
+    guarantorsOwed: formatAmount(guarantorsOwed),
+    guarantors: guarantors.map((g) => ({ memberId: g.memberId, name: g.name, owed: formatAmount(g.owed) })),
   };
 }
 

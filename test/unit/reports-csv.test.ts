@@ -19,6 +19,7 @@ function line(overrides: Partial<LoanBookView['loans'][number]> = {}): LoanBookV
     maturityDate: '2026-07-15',
     amount: '40000.00',
     principalOutstanding: '40000.00',
+    owedBy: { borrowerPrincipal: '40000.00', guarantorsPrincipal: '0.00', guarantorsOwed: '0.00', guarantors: [] },
     interestReceivable: '120.00',
     penaltyReceivable: null,
     daysPastDue: 4,
@@ -65,17 +66,24 @@ describe('the loan book as CSV', () => {
         '33333333-3333-4333-8333-333333333333',
         '"华东, ""精密"" 机械"',
         'peer',
+        '会员间借贷',
         '44444444-4444-4444-8444-444444444444',
         `"'=HYPERLINK(""x"")"`,
         '2026-06-15',
         '2026-07-15',
         '40000.00',
         '40000.00',
+        '40000.00',
+        '0.00',
+        '0.00',
+        '',
         '120.00',
         '',
         '4',
         'special_mention',
+        '关注',
         'overdue',
+        '逾期',
         'false',
         '1',
         '10000.00',
@@ -107,8 +115,8 @@ describe('the loan book as CSV', () => {
     )
       .split('\r\n')[1]!
       .split(',');
-    expect(row.slice(6, 9)).toEqual(['pool', '', '']);
-    expect(row[14]).toBe('4.50');
+    expect(row.slice(6, 10)).toEqual(['pool', '互助金出借', '', '']);
+    expect(row[19]).toBe('4.50');
   });
 });
 
@@ -132,8 +140,8 @@ describe('portfolio at risk as CSV', () => {
     const lines = portfolioAtRiskCsv(report).slice(1).split('\r\n');
     expect(lines[0]).toBe(PAR_CSV_HEADER.join(','));
     expect(lines.slice(1, -1)).toHaveLength(12);
-    expect(lines[1]).toBe(`${FUND},2026-09-14,all,1,100.00,1,300.00,2,0.3333`);
-    expect(lines[9]).toBe(`${FUND},2026-09-14,peer,90,0.00,0,300.00,2,0.0000`);
+    expect(lines[1]).toBe(`${FUND},2026-09-14,all,全部,1,100.00,1,300.00,2,0.3333`);
+    expect(lines[9]).toBe(`${FUND},2026-09-14,peer,会员间借贷,90,0.00,0,300.00,2,0.0000`);
   });
 
   test('when a file is named, then the name carries the report, the fund and the day', () => {

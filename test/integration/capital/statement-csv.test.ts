@@ -89,11 +89,11 @@ describe('statement CSV', () => {
   test('when a statement is rendered, then names are quoted as needed, memos defused and amounts left as numbers', () => {
     const name = '"宁波""甬""兴, 有限公司"';
     expect(statementCsv(statement).split('\r\n')).toEqual([
-      '\uFEFF成员 Member,统一社会信用代码 Credit code,日期 Date,凭证 Entry,类型 Kind,摘要 Memo,借方 Debit,贷方 Credit,余额 Balance',
-      `${name},,2026-01-01,,opening_balance,期初余额 Opening balance,,,0.00`,
-      `${name},,2026-02-01,0b5c2c5e-8f0e-4d8e-9d0c-7f0c7d7e2a10,manual.adjustment,"'@cmd\nsecond line",10.00,,-10.00`,
-      `${name},,2026-06-30,,period_totals,本期合计 Totals for the period,10.00,0.00,`,
-      `${name},,2026-06-30,,closing_balance,期末余额 Closing balance,,,-10.00`,
+      '\uFEFF成员 Member,统一社会信用代码 Credit code,日期 Date,凭证 Entry,类型 Kind,类型中文名 Kind in Chinese,摘要 Memo,借方 Debit,贷方 Credit,余额 Balance',
+      `${name},,2026-01-01,,opening_balance,期初余额,期初余额 Opening balance,,,0.00`,
+      `${name},,2026-02-01,0b5c2c5e-8f0e-4d8e-9d0c-7f0c7d7e2a10,manual.adjustment,调整分录,"'@cmd\nsecond line",10.00,,-10.00`,
+      `${name},,2026-06-30,,period_totals,本期合计,本期合计 Totals for the period,10.00,0.00,`,
+      `${name},,2026-06-30,,closing_balance,期末余额,期末余额 Closing balance,,,-10.00`,
       '',
     ]);
   });

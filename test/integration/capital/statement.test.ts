@@ -225,16 +225,17 @@ describe('a member statement', () => {
     const rows = csvRows(response);
     expect(rows[0]).toBe(STATEMENT_CSV_HEADER.join(','));
     expect(rows.slice(1)).toEqual([
-      `${name},,2026-03-01,,opening_balance,期初余额 Opening balance,,,1000.00`,
+      // Each kind's code, then its Chinese name.
+      `${name},,2026-03-01,,opening_balance,期初余额,期初余额 Opening balance,,,1000.00`,
       expect.stringMatching(
-        new RegExp(`^${name},,2026-03-05,${entries.mar},capital\\.contribution,.*,,2000\\.00,3000\\.00$`),
+        new RegExp(`^${name},,2026-03-05,${entries.mar},capital\\.contribution,实缴出资,.*,,2000\\.00,3000\\.00$`),
       ),
-      `${name},,2026-04-01,${entries.apr},manual.adjustment,"'=HYPERLINK(""http://x.example"",""click""), now",500.00,,2500.00`,
+      `${name},,2026-04-01,${entries.apr},manual.adjustment,调整分录,"'=HYPERLINK(""http://x.example"",""click""), now",500.00,,2500.00`,
       expect.stringMatching(
-        new RegExp(`^${name},,2026-05-20,${entries.may},capital\\.contribution,.*,,3000\\.00,5500\\.00$`),
+        new RegExp(`^${name},,2026-05-20,${entries.may},capital\\.contribution,实缴出资,.*,,3000\\.00,5500\\.00$`),
       ),
-      `${name},,2026-05-31,,period_totals,本期合计 Totals for the period,500.00,5000.00,`,
-      `${name},,2026-05-31,,closing_balance,期末余额 Closing balance,,,5500.00`,
+      `${name},,2026-05-31,,period_totals,本期合计,本期合计 Totals for the period,500.00,5000.00,`,
+      `${name},,2026-05-31,,closing_balance,期末余额,期末余额 Closing balance,,,5500.00`,
     ]);
   });
 
@@ -254,8 +255,8 @@ describe('a statement with a negative balance', () => {
     const json = await statement(fund, loser, { from: '2026-06-01', to: '2026-06-15' });
     expect(json.body).toMatchObject({ openingBalance: '0.00', closingBalance: '-100.00' });
     const rows = csvRows(await statementCsvBytes(fund, loser, { from: '2026-06-01', to: '2026-06-15' }));
-    expect(rows[2]).toMatch(/,manual\.adjustment,'-loss share @ period end,100\.00,,-100\.00$/);
-    expect(rows[rows.length - 1]).toMatch(/,closing_balance,期末余额 Closing balance,,,-100\.00$/);
+    expect(rows[2]).toMatch(/,manual\.adjustment,调整分录,'-loss share @ period end,100\.00,,-100\.00$/);
+    expect(rows[rows.length - 1]).toMatch(/,closing_balance,期末余额,期末余额 Closing balance,,,-100\.00$/);
     await expectFundConsistent(h, fund.id);
   });
 });

@@ -109,7 +109,7 @@ describe('fast track', () => {
       .get(api(`/funds/${w.fund.id}/meetings/${minutes.id}/minutes`))
       .set(w.admin.auth)
       .set('Accept', 'text/markdown');
-    expect(md.text).toContain('Ratification FAILED');
+    expect(md.text).toContain('Outcome: **追认未通过 Ratification FAILED');
     await expectFundConsistent(h, w.fund.id);
   });
 

@@ -426,11 +426,14 @@ describe('minutes', () => {
     expect(text).toContain(`# Minutes of committee meeting 1 — ${TEST_TODAY}`);
     expect(text).toContain(`Chair: ${all[0]!.username}`);
     for (const user of [...all, borrowerRep.user]) expect(text).toContain(`- ${user.username} — `);
-    expect(text).toContain(`| ${all[0]!.username} | approve | 现金流紧张 \\| 但担保充足 |`);
-    expect(text).toContain(`| ${all[1]!.username} | reject | 期限过长 |`);
+    // Every code with its Chinese name beside the minutes' English word for it.
+    expect(text).toContain(`| ${all[0]!.username} | 同意 approve | 现金流紧张 \\| 但担保充足 |`);
+    expect(text).toContain(`| ${all[1]!.username} | 反对 reject | 期限过长 |`);
+    expect(text).toContain(`## Item 1: 借款申请 Loan application ${loan.number}`);
+    expect(text).toMatch(/; lender: 互助金出借 pool/);
     expect(text).toMatch(new RegExp(`- ${borrowerRep.user.username}: You represent .*the borrower`));
     expect(text).toContain('Tally: 2 for, 1 against, 0 abstaining; 3 of 3 non-recused committee members voting');
-    expect(text).toContain(`Outcome: **Approved** — resolution ${TEST_TODAY}-1`);
+    expect(text).toContain(`Outcome: **通过 Approved** — resolution ${TEST_TODAY}-1`);
     await expectFundConsistent(h, w.fund.id);
   });
 

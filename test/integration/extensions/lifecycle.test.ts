@@ -153,8 +153,9 @@ test('when the committee approves the extension of an overdue loan, then the sch
     .get(api(`/funds/${w.fund.id}/meetings/${meeting.id}/minutes`))
     .set(w.admin.auth)
     .set('Accept', 'text/markdown');
-  expect(minutes.text).toContain(`Extension (展期) of loan`);
+  expect(minutes.text).toContain(`展期 Extension of loan`);
   expect(minutes.text).toContain('maturity 2026-09-13 → 2026-12-10');
+  expect(minutes.text).toContain('repayment 等额本金 equal_principal → 等额本金 equal_principal');
   expect(minutes.text).toContain('resolution 2026-07-20-1');
 
   // The daily job accrues the first new period (07-20 … 08-19) exactly; no penalty accrues any more.

@@ -686,3 +686,77 @@ describe('loans backed by a group', () => {
     expect(await groupTables(w.fund.id)).toEqual(before);
   });
 });
+
+/** A 60-day bullet loan of `borrower` backed by the group alone: drafted, submitted, approved, disbursed today. */
+async function disbursedGroupLoan(w: World, borrower: Letter, amount: string, groupId: string): Promise<string> {
+  const draft = await drafted(w, borrower, amount, { jointGroupId: groupId });
+  const submitted = await submitLoan(w, draft.id);
+  if (submitted.status !== 200) throw new Error(`submit failed: ${submitted.status} ${submitted.text}`);
+  await approveByContract(h, w.fund.id, draft.id);
+  const paid = await disburse(h, w.fund.admin, w.fund.id, draft.id, { bankReference: `JG-${randomUUID()}` });
+  if (paid.status !== 201) throw new Error(`disbursement failed: ${paid.status} ${paid.text}`);
+  return draft.id;
+}
+
+/** Each member's guarantees given on the exposure report of its fund today. */
+async function guaranteesGiven(w: World, letters: readonly Letter[]): Promise<Partial<Record<Letter, unknown>>> {
+  const exposure = await h.http.get(api(`/funds/${w.fund.id}/reports/exposure`)).set(w.auditor.auth);
+  expect(exposure.status).toBe(200);
+  const rows = exposure.body.members as { member: { memberId: string }; guaranteesGiven: unknown }[];
+  return Object.fromEntries(
+    letters.map((letter) => [letter, rows.find((row) => row.member.memberId === w.ids[letter])?.guaranteesGiven]),
+  );
+}
+
+describe('joint-group shares in exposure and capacity', () => {
+  test('when two loans of a group are outstanding and another fund holds group guarantees too, then each share divides a loan among its own group guarantors only, in the report and in capacity', async () => {
+    // Another fund whose group of four backs two loans: six group guarantees that are none of the
+    // first fund's business, and that no share of the first fund may count.
+    const other = await world();
+    const otherGroup = await approvedGroup(other, ['A', 'B', 'C', 'D'], '200000.00');
+    await disbursedGroupLoan(other, 'A', '30000.00', otherGroup.id);
+    await disbursedGroupLoan(other, 'B', '20000.00', otherGroup.id);
+
+    // J1 = A borrows 60,000.00 and J2 = B 40,000.01, both backed by the group of A, B and J3 = C.
+    const w = await world();
+    const group = await approvedGroup(w, ['A', 'B', 'C'], '200000.00');
+    await disbursedGroupLoan(w, 'A', '60000.00', group.id);
+    await disbursedGroupLoan(w, 'B', '40000.01', group.id);
+
+    // Loan of A: B and C guarantee it, 60,000.00 / 2 = 30,000.00 each. Loan of B: A and C,
+    // 40,000.01 / 2 = 20,000.005 → 20,000.01 each (rule S1, half-up per guarantee).
+    expect(await guaranteesGiven(w, ['A', 'B', 'C'])).toEqual({
+      A: { own: '0.00', jointGroupShare: '20000.01', total: '20000.01' },
+      B: { own: '0.00', jointGroupShare: '30000.00', total: '30000.00' },
+      C: { own: '0.00', jointGroupShare: '50000.01', total: '50000.01' },
+    });
+    // The other fund: each loan divided among the three other members of its group.
+    // 30,000.00 / 3 = 10,000.00; 20,000.00 / 3 = 6,666.666… → 6,666.67.
+    expect(await guaranteesGiven(other, ['A', 'B', 'C', 'D'])).toEqual({
+      A: { own: '0.00', jointGroupShare: '6666.67', total: '6666.67' },
+      B: { own: '0.00', jointGroupShare: '10000.00', total: '10000.00' },
+      C: { own: '0.00', jointGroupShare: '16666.67', total: '16666.67' },
+      D: { own: '0.00', jointGroupShare: '16666.67', total: '16666.67' },
+    });
+
+    // Capacity counts the same share: C's capacity is 200,000.00 and its shares 50,000.01, so a
+    // guarantee of 150,000.00 more is 200,000.01 — refused by one fen.
+    const loan = await drafted(w, 'D', '150000.00', {
+      guarantors: [{ by: 'C', amount: '150000.00' }],
+      cover: '150000.00',
+    });
+    const consent = await h.http
+      .post(api(`/funds/${w.fund.id}/loan-applications/${loan.id}/guarantees/${loan.guarantees[0]!.id}/consent`))
+      .set(w.users.C.auth)
+      .send({ decision: 'accept' });
+    expect(consent.status).toBe(200);
+    const refused = await submitLoan(w, loan.id);
+    expectProblem(refused, 422, 'loan_ineligible');
+    expect(refused.body).toMatchObject({
+      rule: 'guarantor_capacity',
+      limit: '200000.00',
+      actual: '200000.01',
+      memberId: w.ids.C,
+    });
+  });
+});

@@ -311,15 +311,18 @@ describe('exposure scoping, CSV and refusals', () => {
       .split('\r\n');
     const json = (await exposure(auditor, TEST_TODAY)).body as ExposureBody;
     expect(lines).toHaveLength(1 + json.members.length + json.relatedGroups.length);
-    expect(lines[0]!.split(',')).toHaveLength(16 + 4 * 3);
+    expect(lines[0]!.split(',')).toHaveLength(17 + 4 * 3);
+    expect(lines[0]!.split(',').slice(2, 4)).toEqual(['范围 Scope', '范围中文名 Scope in Chinese']);
     const rowOfC = lines.find((line) => line.includes(w.ids.C))!.split(',');
-    expect(rowOfC.slice(2, 7)).toEqual(['member', w.ids.C, w.names.C, '', '100000.00']);
+    // The scope's code, then its Chinese name.
+    expect(rowOfC.slice(2, 8)).toEqual(['member', '会员', w.ids.C, w.names.C, '', '100000.00']);
     // own, share, total, then the collateral, then limit/actual/breached per measure.
-    expect(rowOfC.slice(11, 14)).toEqual(['150000.00', '0.00', '150000.00']);
-    expect(rowOfC.slice(22, 25)).toEqual(['140000.00', '150000.00', 'true']);
-    expect(rowOfC.slice(25, 28)).toEqual(['', '', '']);
+    expect(rowOfC.slice(12, 15)).toEqual(['150000.00', '0.00', '150000.00']);
+    expect(rowOfC.slice(23, 26)).toEqual(['140000.00', '150000.00', 'true']);
+    expect(rowOfC.slice(26, 29)).toEqual(['', '', '']);
     const group = lines.find((line) => line.includes(',related_group,'))!.split(',');
-    expect(group.slice(25, 28)).toEqual(['144000.00', '170000.00', 'true']);
+    expect(group.slice(2, 4)).toEqual(['related_group', '关联集团']);
+    expect(group.slice(26, 29)).toEqual(['144000.00', '170000.00', 'true']);
   });
 
   test('when the day is after today or before the fund, then it is a 422 and nothing changes', async () => {

@@ -124,6 +124,7 @@ describe('the loan book', () => {
       maturityDate: '2026-07-20',
       amount: '10000.00',
       principalOutstanding: '10000.00',
+      owedBy: { borrowerPrincipal: '10000.00', guarantorsPrincipal: '0.00', guarantorsOwed: '0.00', guarantors: [] },
       interestReceivable: '20.00',
       penaltyReceivable: '0.00',
       daysPastDue: 0,
@@ -259,7 +260,16 @@ describe('the loan book', () => {
       `attachment; filename="loan-book-${p.w.fund.id}-2026-07-19.csv"`,
     );
     const [header, ...rows] = parseCsv(response.text);
-    expect(header).toHaveLength(29);
+    expect(header).toHaveLength(36);
+    // Beside each code, its Chinese name, for the committee: the codes the book holds on 07-19.
+    const chinese: Record<string, string> = {
+      pool: '互助金出借',
+      peer: '会员间借贷',
+      normal: '正常',
+      special_mention: '关注',
+      active: '正常还款',
+      overdue: '逾期',
+    };
     expect(rows).toHaveLength(json.loans.length);
     rows.forEach((row, index) => {
       const loan = json.loans[index] as Line & {
@@ -268,6 +278,12 @@ describe('the loan book', () => {
         lender: { type: string; memberId: string | null; name: string | null };
         guarantees: { count: number; total: string; byType: Record<string, { count: number; total: string }> };
         collateral: { count: number; valuation: string; counted: string };
+        owedBy: {
+          borrowerPrincipal: string;
+          guarantorsPrincipal: string;
+          guarantorsOwed: string;
+          guarantors: { name: string; owed: string }[];
+        };
       };
       expect(row).toEqual([
         p.w.fund.id,
@@ -277,17 +293,24 @@ describe('the loan book', () => {
         loan.borrower.memberId,
         loan.borrower.name,
         loan.lender.type,
+        chinese[loan.lender.type],
         loan.lender.memberId ?? '',
         loan.lender.name ?? '',
         loan.disbursedOn,
         loan.maturityDate,
         loan.amount,
         loan.principalOutstanding,
+        loan.owedBy.borrowerPrincipal,
+        loan.owedBy.guarantorsPrincipal,
+        loan.owedBy.guarantorsOwed,
+        loan.owedBy.guarantors.map((g) => `${g.name}: ${g.owed}`).join('; '),
         loan.interestReceivable,
         loan.penaltyReceivable ?? '',
         String(loan.daysPastDue),
         loan.classification,
+        chinese[loan.classification],
         loan.status,
+        chinese[loan.status],
         String(loan.restructured),
         String(loan.guarantees.count),
         loan.guarantees.total,
@@ -303,7 +326,22 @@ describe('the loan book', () => {
     });
     // The hand figures once more, read from the file: L2's principal, interest and penalty on 07-19.
     const l2 = rows.find((row) => row[2] === p.loans.l2)!;
-    expect([l2[12], l2[13], l2[14], l2[15], l2[16]]).toEqual(['60000.00', '200.00', '12.00', '4', 'special_mention']);
+    expect([l2[13], l2[18], l2[19], l2[20], l2[21], l2[22], l2[23], l2[24]]).toEqual([
+      '60000.00',
+      '200.00',
+      '12.00',
+      '4',
+      'special_mention',
+      '关注',
+      'overdue',
+      '逾期',
+    ]);
+    expect([header![21], header![22], header![23], header![24]]).toEqual([
+      '五级分类 Classification',
+      '五级分类中文名 Classification in Chinese',
+      '状态 Status',
+      '状态中文名 Status in Chinese',
+    ]);
   });
 
   test('when no date is given, then the book is as of today in the fund’s time zone', async () => {

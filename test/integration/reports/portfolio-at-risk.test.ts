@@ -212,12 +212,16 @@ describe('portfolio at risk', () => {
       `attachment; filename="portfolio-at-risk-${p.w.fund.id}-2026-09-14.csv"`,
     );
     const [header, ...rows] = parseCsv(response.text);
-    expect(header).toHaveLength(9);
+    expect(header).toHaveLength(10);
+    expect(header!.slice(2, 4)).toEqual(['出借方 Lender', '出借方中文名 Lender in Chinese']);
+    // Beside each code, its Chinese name, for the committee.
+    const chinese: Record<string, string> = { all: '全部', pool: '互助金出借', peer: '会员间借贷', bank: '银行借款' };
     const fromJson = json.portfolios.flatMap((portfolio) =>
       portfolio.thresholds.map((t) => [
         p.w.fund.id,
         '2026-09-14',
         portfolio.lender,
+        chinese[portfolio.lender],
         String(t.days),
         t.atRiskPrincipal,
         String(t.atRiskLoans),
@@ -227,7 +231,7 @@ describe('portfolio at risk', () => {
       ]),
     );
     expect(rows).toEqual(fromJson);
-    expect(rows.find((row) => row[2] === 'all' && row[3] === '30')!.slice(4)).toEqual([
+    expect(rows.find((row) => row[2] === 'all' && row[4] === '30')!.slice(5)).toEqual([
       '90000.00',
       '3',
       '130000.00',
