@@ -11,11 +11,20 @@ import { Money } from '../money/money';
 
 const DECIMAL_PATTERN = /^(0|[1-9]\d{0,8})(\.\d{1,6})?$/;
 
+/*
+ * zod runs a string's later checks even after its pattern failed, unless the pattern check aborts.
+ * The refinements below read the text as the pattern promises (a Decimal, a ratio's two numbers),
+ * so each pattern aborts: malformed text is a 400 naming the field, never a throw inside a check.
+ */
+
 /** A non-negative decimal string with at most 6 decimals, bounded by `max`. */
 function decimalText(description: string, max: string) {
   return z
     .string()
-    .regex(DECIMAL_PATTERN, 'must be a decimal string such as "20" or "0.0435" (at most 6 decimals)')
+    .regex(DECIMAL_PATTERN, {
+      message: 'must be a decimal string such as "20" or "0.0435" (at most 6 decimals)',
+      abort: true,
+    })
     .refine((text) => new Decimal(text).lte(max), `must be at most ${max}`)
     .meta({ description });
 }
@@ -38,10 +47,10 @@ const RATIO_PATTERN = /^([1-9]\d{0,2})\/([1-9]\d{0,2})$/;
 const ratio = (description: string) =>
   z
     .string()
-    .regex(RATIO_PATTERN, 'must be a ratio such as "1/2" or "2/3"')
+    .regex(RATIO_PATTERN, { message: 'must be a ratio such as "1/2" or "2/3"', abort: true })
     .refine((text) => {
-      const [, numerator, denominator] = RATIO_PATTERN.exec(text)!;
-      return Number(numerator) <= Number(denominator);
+      const { numerator, denominator } = parseRatio(text);
+      return numerator <= denominator;
     }, 'must not exceed 1')
     .meta({ description });
 

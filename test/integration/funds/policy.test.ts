@@ -151,6 +151,39 @@ describe('fund policy', () => {
     expect(await auditActions(fund.id)).toEqual(auditBefore);
   });
 
+  // Each malformed value once per field: an empty string, words, and a ratio with no denominator.
+  const MALFORMED_POLICY_FIELDS: [string, Record<string, unknown>][] = [
+    ['committee/quorum', { committee: { quorum: '' } }],
+    ['committee/passThreshold', { committee: { passThreshold: 'two thirds' } }],
+    ['committee/largeLoanPassThreshold', { committee: { largeLoanPassThreshold: '2/' } }],
+    ['rateAnnual', { rateAnnual: '' }],
+    ['singleBorrowerLimitPct', { singleBorrowerLimitPct: 'twenty' }],
+  ];
+
+  test.each(MALFORMED_POLICY_FIELDS)(
+    'when a fund is created with a malformed %s, then it is a 400 naming the field and no fund appears',
+    async (field, policy) => {
+      const admin = await makeUser(h, 'admin');
+      const name = `Malformed ${field} ${Date.now()}`;
+      const response = await h.http.post('/api/v1/funds').set(admin.auth).send({ name, policy });
+      expectProblem(response, 400, 'validation_failed');
+      expect(response.body.errors).toEqual([expect.objectContaining({ in: 'body', pointer: `/policy/${field}` })]);
+      expect(await h.db('funds').where({ name }).count({ n: '*' })).toEqual([{ n: '0' }]);
+    },
+  );
+
+  test.each(MALFORMED_POLICY_FIELDS)(
+    'when a policy change has a malformed %s, then it is a 400 naming the field and no version appears',
+    async (field, changes) => {
+      const fund = await createFund(h);
+      const before = await policyRows(fund.id);
+      const response = await changePolicy(fund, { effectiveDate: TEST_TODAY, reason: 'r', changes });
+      expectProblem(response, 400, 'validation_failed');
+      expect(response.body.errors).toEqual([expect.objectContaining({ in: 'body', pointer: `/changes/${field}` })]);
+      expect(await policyRows(fund.id)).toEqual(before);
+    },
+  );
+
   test('when a stored policy version is edited behind the service, then the database refuses', async () => {
     const fund = await createFund(h);
     await expect(
