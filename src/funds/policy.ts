@@ -178,7 +178,7 @@ export const policyChangeSchema = z
   .meta({ id: 'FundPolicyChange' });
 
 /** A change applied to the policy it amends; the result is validated as a whole by the caller. */
-export function amendPolicy(base: FundPolicy, change: Record<string, unknown>): Record<string, unknown> {
+export function amendPolicy(base: Record<string, unknown>, change: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(change)) {
     if (value === undefined) continue;
@@ -189,6 +189,65 @@ export function amendPolicy(base: FundPolicy, change: Record<string, unknown>): 
         : value;
   }
   return merged;
+}
+
+/** A decision about the policy: the fields it sets (nested as a policy change is), from a date. */
+export interface PolicyDecision {
+  /** Numbered per fund in the order recorded; the fund's establishment is decision 1. */
+  decision: number;
+  effectiveDate: string;
+  changes: Record<string, unknown>;
+}
+
+/** The decision that set a field last, as of some day. */
+export interface FieldOrigin {
+  decision: number;
+  effectiveDate: string;
+}
+
+/**
+ * Field path ("termDaysMax", "committee.quorum") → the decision that set it. A field no decision
+ * set (one added to the policy after every decision of the fund) is absent: it holds its default.
+ */
+export type PolicyOrigins = Record<string, FieldOrigin>;
+
+/** The paths of the fields a change names: a group's fields one by one ("committee.quorum"). */
+export function changedFieldPaths(change: Record<string, unknown>): string[] {
+  return Object.entries(change).flatMap(([field, value]) => {
+    if (value === undefined) return [];
+    if (typeof value === 'object' && value !== null) {
+      return Object.entries(value)
+        .filter(([, inner]) => inner !== undefined)
+        .map(([inner]) => `${field}.${inner}`);
+    }
+    return [field];
+  });
+}
+
+/** Decisions in the order they apply: effective date, then the order recorded. */
+export function byEffectiveDateThenRecorded(a: PolicyDecision, b: PolicyDecision): number {
+  if (a.effectiveDate !== b.effectiveDate) return a.effectiveDate < b.effectiveDate ? -1 : 1;
+  return a.decision - b.decision;
+}
+
+/**
+ * The policy as of `date`: the documented defaults, then every decision dated on or before it,
+ * applied field by field in order of effective date (ties: in the order recorded). Each field keeps
+ * the latest decision on it, so a change holds until a decision changes that field again, whether
+ * that decision was recorded before or after it. The caller validates the result as a whole.
+ */
+export function policyAsOf(
+  decisions: readonly PolicyDecision[],
+  date: string,
+): { policy: Record<string, unknown>; setBy: PolicyOrigins } {
+  let policy: Record<string, unknown> = DEFAULT_POLICY;
+  const setBy: PolicyOrigins = {};
+  const inForce = decisions.filter((decision) => decision.effectiveDate <= date).sort(byEffectiveDateThenRecorded);
+  for (const { decision, effectiveDate, changes } of inForce) {
+    policy = amendPolicy(policy, changes);
+    for (const path of changedFieldPaths(changes)) setBy[path] = { decision, effectiveDate };
+  }
+  return { policy, setBy };
 }
 
 /** `"2/3"` as numerator and denominator. */
