@@ -17,6 +17,7 @@ import * as recovery from './20261128000400_recovery';
 import * as updateHeavyTables from './20261129000100_update_heavy_tables';
 import * as entryCheckLookups from './20261130000100_entry_check_lookups';
 import * as guaranteeCapacityShare from './20261203000100_guarantee_capacity_share';
+import * as policyDecisions from './20261203000200_policy_decisions';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -42,4 +43,5 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261129000100_update_heavy_tables', module: updateHeavyTables },
   { name: '20261130000100_entry_check_lookups', module: entryCheckLookups },
   { name: '20261203000100_guarantee_capacity_share', module: guaranteeCapacityShare },
+  { name: '20261203000200_policy_decisions', module: policyDecisions },
 ];

@@ -1,4 +1,5 @@
 import type { Db, Trx } from '../db/knex';
+import type { PolicyOrigins } from './policy';
 
 export interface FundRow {
   id: string;
@@ -18,6 +19,34 @@ export interface PolicyVersionRow {
   version: number;
   effective_date: string;
   policy: Record<string, unknown>;
+  reason: string | null;
+  /** The decision that opens the version: the last recorded of those dated on its effective date. */
+  decision: number | null;
+  /** The decision whose recording wrote the version: `decision`, or an earlier-dated one carried in. */
+  recorded_with: number | null;
+  /** Field path → the decision that set it. NULL (like the two above) on versions written before decisions were kept. */
+  set_by: PolicyOrigins | null;
+  created_by: string | null;
+  created_at: Date;
+}
+
+/** A version as written: every version written since decisions are kept names them. */
+export type NewPolicyVersionRow = Omit<PolicyVersionRow, 'created_at' | 'decision' | 'recorded_with' | 'set_by'> & {
+  decision: number;
+  recorded_with: number;
+  set_by: PolicyOrigins;
+};
+
+/** A version as read: with the later version of the same date that replaces it, if any. */
+export interface PolicyVersionReadRow extends PolicyVersionRow {
+  superseded_by: number | null;
+}
+
+export interface PolicyDecisionRow {
+  fund_id: string;
+  decision: number;
+  effective_date: string;
+  changes: Record<string, unknown>;
   reason: string | null;
   created_by: string | null;
   created_at: Date;
@@ -55,14 +84,26 @@ export async function updateFund(
   return rows[0]!;
 }
 
-export async function insertPolicyVersion(
-  trx: Trx,
-  row: Omit<PolicyVersionRow, 'created_at'>,
-): Promise<PolicyVersionRow> {
+export async function insertPolicyVersion(trx: Trx, row: NewPolicyVersionRow): Promise<PolicyVersionReadRow> {
   const rows = (await trx('fund_policy_versions')
-    .insert({ ...row, policy: JSON.stringify(row.policy) })
+    .insert({ ...row, policy: JSON.stringify(row.policy), set_by: JSON.stringify(row.set_by) })
     .returning('*')) as PolicyVersionRow[];
-  return rows[0]!;
+  // A version is written as the newest of its date: nothing supersedes it yet.
+  return { ...rows[0]!, superseded_by: null };
+}
+
+/** Versions with the version that supersedes each: the next one written for the same effective date. */
+function policyVersionsRead(db: Db, fundId: string) {
+  return db('fund_policy_versions as v')
+    .where('v.fund_id', fundId)
+    .select(
+      'v.*',
+      db.raw(
+        `(SELECT min(w.version) FROM fund_policy_versions w
+           WHERE w.fund_id = v.fund_id AND w.effective_date = v.effective_date AND w.version > v.version)
+         AS superseded_by`,
+      ),
+    );
 }
 
 /** The version in force on a day: latest effective date on or before it, then highest version. */
@@ -70,15 +111,14 @@ export async function policyVersionInForce(
   db: Db,
   fundId: string,
   date: string,
-): Promise<PolicyVersionRow | undefined> {
-  return (await db('fund_policy_versions')
-    .where({ fund_id: fundId })
-    .andWhere('effective_date', '<=', date)
+): Promise<PolicyVersionReadRow | undefined> {
+  return (await policyVersionsRead(db, fundId)
+    .andWhere('v.effective_date', '<=', date)
     .orderBy([
-      { column: 'effective_date', order: 'desc' },
-      { column: 'version', order: 'desc' },
+      { column: 'v.effective_date', order: 'desc' },
+      { column: 'v.version', order: 'desc' },
     ])
-    .first()) as PolicyVersionRow | undefined;
+    .first()) as PolicyVersionReadRow | undefined;
 }
 
 export async function latestPolicyVersion(trx: Trx, fundId: string): Promise<number> {
@@ -91,13 +131,31 @@ export async function listPolicyVersions(
   db: Db,
   fundId: string,
   page: { beforeVersion?: number | undefined; limit: number },
-): Promise<PolicyVersionRow[]> {
-  const query = db<PolicyVersionRow>('fund_policy_versions')
+): Promise<PolicyVersionReadRow[]> {
+  const query = policyVersionsRead(db, fundId).orderBy('v.version', 'desc').limit(page.limit);
+  if (page.beforeVersion !== undefined) query.where('v.version', '<', page.beforeVersion);
+  return (await query) as PolicyVersionReadRow[];
+}
+
+export async function insertPolicyDecision(
+  trx: Trx,
+  row: Omit<PolicyDecisionRow, 'created_at'>,
+): Promise<PolicyDecisionRow> {
+  const rows = (await trx('fund_policy_decisions')
+    .insert({ ...row, changes: JSON.stringify(row.changes) })
+    .returning('*')) as PolicyDecisionRow[];
+  return rows[0]!;
+}
+
+/** Every decision of the fund in the order they apply: effective date, then the order recorded. */
+export async function policyDecisions(trx: Trx, fundId: string): Promise<PolicyDecisionRow[]> {
+  return (await trx('fund_policy_decisions')
     .where({ fund_id: fundId })
-    .orderBy('version', 'desc')
-    .limit(page.limit);
-  if (page.beforeVersion !== undefined) query.where('version', '<', page.beforeVersion);
-  return query;
+    .orderBy([
+      { column: 'effective_date', order: 'asc' },
+      { column: 'decision', order: 'asc' },
+    ])
+    .select('*')) as PolicyDecisionRow[];
 }
 
 /** Makes `memberId` the fund's lead enterprise and any other lead an ordinary member. */

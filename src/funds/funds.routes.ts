@@ -57,12 +57,42 @@ export const updateFundBody = z
   .refine((body) => Object.values(body).some((value) => value !== undefined), 'name at least one field to change')
   .meta({ id: 'UpdateFundRequest' });
 
+export const policyFieldOriginView = z
+  .object({
+    decision: z.int().meta({ description: 'The decision that set the field.' }),
+    effectiveDate: isoDate.meta({ description: 'That decision’s effective date.' }),
+  })
+  .meta({ id: 'PolicyFieldOrigin' });
+
 export const policyVersionView = z
   .object({
     version: z.int(),
     effectiveDate: isoDate,
-    reason: z.string().nullable(),
+    reason: z.string().nullable().meta({ description: 'The reason of the decision that opens this version.' }),
+    decision: z.int().nullable().meta({
+      description:
+        'The decision that opens this version: the last recorded of those dated on `effectiveDate`. Decisions are numbered per fund in the order recorded; the establishment is decision 1. Null on versions written before decisions were kept.',
+    }),
+    recordedWith: z.int().nullable().meta({
+      description:
+        'The decision whose recording wrote this version: `decision` itself, or a decision dated earlier that this scheduled version was restated to carry. Null as for `decision`.',
+    }),
+    supersededBy: z.int().nullable().meta({
+      description:
+        'A later version written for the same `effectiveDate`, in force instead of this one (a restatement, or another decision dated that day); null if this version is the one in force from its date.',
+    }),
     policy: policySchema,
+    setBy: z
+      .record(z.string(), policyFieldOriginView)
+      .nullable()
+      .meta({
+        description:
+          'Field by field, the decision that set the value in force: the latest dated on or before `effectiveDate`. Keys are field paths (`termDaysMax`, `committee.quorum`). A field no decision set (added to the policy after the fund’s decisions) is absent and holds its default. Null as for `decision`.',
+        example: {
+          singleBorrowerLimitPct: { decision: 3, effectiveDate: '2027-01-01' },
+          'committee.quorum': { decision: 1, effectiveDate: '2026-06-15' },
+        },
+      }),
     createdAt: timestamp,
   })
   .meta({ id: 'PolicyVersion' });
@@ -125,7 +155,11 @@ function toPolicyView(version: PolicyVersion): z.input<typeof policyVersionView>
     version: version.version,
     effectiveDate: version.effectiveDate,
     reason: version.reason,
+    decision: version.decision,
+    recordedWith: version.recordedWith,
+    supersededBy: version.supersededBy,
     policy: version.policy,
+    setBy: version.setBy,
     createdAt: version.createdAt.toISOString(),
   };
 }
@@ -253,7 +287,7 @@ export const fundRoutes: AnyRoute[] = [
     method: 'get',
     path: '/funds/{fundId}/policy/versions',
     operationId: 'listPolicyVersions',
-    summary: 'Every policy version, newest first',
+    summary: 'Every policy version, newest first, with the decision behind each field',
     tag: TAG,
     permission: 'policy.read',
     params: fundIdParams,
@@ -273,9 +307,9 @@ export const fundRoutes: AnyRoute[] = [
     method: 'post',
     path: '/funds/{fundId}/policy',
     operationId: 'changePolicy',
-    summary: 'Change the policy from a date: a new version',
+    summary: 'Decide a change of the policy from a date: a new version',
     description:
-      '`changes` names only the fields that change; the rest is kept from the version in force on `effectiveDate`. Earlier versions stay readable, and loans keep the version they were approved under.',
+      'Records a decision: `changes` names only the fields it sets, from `effectiveDate`. The policy as of a day is the defaults, then every decision dated on or before it, field by field, in order of effective date (ties: the order recorded), so a change holds until a decision changes that field again. The response is the version from `effectiveDate`; versions already scheduled after it are restated as new versions that carry the change (see `recordedWith` and `supersededBy` in the version list). Versions in force are never rewritten: loans keep the version they were approved under.',
     tag: TAG,
     permission: 'policy.change',
     params: fundIdParams,
@@ -285,7 +319,7 @@ export const fundRoutes: AnyRoute[] = [
     response: { status: 201, description: 'The new policy version', schema: policyVersionView },
     handler: async ({ body, ctx }) =>
       runCommand(ctx, { idempotency: 'optional' }, async (trx) => {
-        const version = await ctx.app.services.funds.changePolicy(
+        const { decision, version, restated } = await ctx.app.services.funds.changePolicy(
           trx,
           fundOf(ctx),
           { effectiveDate: body.effectiveDate, reason: body.reason, change: body.changes },
@@ -298,7 +332,12 @@ export const fundRoutes: AnyRoute[] = [
             action: 'funds.policy.change',
             targetType: 'policy_version',
             targetId: String(version.version),
-            payload: { request: body, policy: version.policy },
+            payload: {
+              request: body,
+              decision,
+              policy: version.policy,
+              restated: restated.map((later) => ({ version: later.version, effectiveDate: later.effectiveDate })),
+            },
           },
         };
       }),

@@ -13,7 +13,14 @@ import type { FieldError } from '../http/validation';
 import { findMember } from '../members/members.repo';
 import { fundError } from './funds.errors';
 import * as repo from './funds.repo';
-import { amendPolicy, policySchema, type FundPolicy, type PolicyInput } from './policy';
+import {
+  policyAsOf,
+  policySchema,
+  type FundPolicy,
+  type PolicyDecision,
+  type PolicyInput,
+  type PolicyOrigins,
+} from './policy';
 
 export interface Fund {
   id: string;
@@ -70,9 +77,31 @@ export interface PolicyVersion {
   effectiveDate: string;
   policy: FundPolicy;
   reason: string | null;
+  /** The decision that opens this version; null on versions written before decisions were kept. */
+  decision: number | null;
+  /** The decision whose recording wrote this version; null as above. */
+  recordedWith: number | null;
+  /** The later version written for the same date, in force instead of this one. */
+  supersededBy: number | null;
+  /** Field path → the decision that set it; null as above. */
+  setBy: PolicyOrigins | null;
   createdBy: string | null;
   createdAt: Date;
 }
+
+/** A recorded policy decision: its own version, and the scheduled versions restated to carry it. */
+export interface RecordedPolicyChange {
+  decision: number;
+  version: PolicyVersion;
+  restated: PolicyVersion[];
+}
+
+/** A decision as the service applies it: the pure fields and the reason its versions carry. */
+interface RecordedDecision extends PolicyDecision {
+  reason: string | null;
+}
+
+const ESTABLISHMENT_REASON = 'Policy at the fund’s establishment';
 
 export interface PolicyChange {
   effectiveDate: string;
@@ -80,16 +109,69 @@ export interface PolicyChange {
   change: Record<string, unknown>;
 }
 
-function toPolicyVersion(row: repo.PolicyVersionRow): PolicyVersion {
+function toPolicyVersion(row: repo.PolicyVersionReadRow): PolicyVersion {
   // Stored versions were validated when written; parsing again fills defaults added since.
   return {
     version: row.version,
     effectiveDate: row.effective_date,
     policy: policySchema.parse(row.policy),
     reason: row.reason,
+    decision: row.decision,
+    recordedWith: row.recorded_with,
+    supersededBy: row.superseded_by,
+    setBy: row.set_by,
     createdBy: row.created_by,
     createdAt: row.created_at,
   };
+}
+
+function decisionColumns(decision: RecordedDecision) {
+  return {
+    decision: decision.decision,
+    effective_date: decision.effectiveDate,
+    changes: decision.changes,
+    reason: decision.reason,
+  };
+}
+
+function toDecision(row: repo.PolicyDecisionRow): RecordedDecision {
+  return { decision: row.decision, effectiveDate: row.effective_date, changes: row.changes, reason: row.reason };
+}
+
+/**
+ * The versions recording `recorded` writes, each validated before any is written: one from its own
+ * date, and one for every later date a decision is scheduled on, restated so that it carries the
+ * new decision wherever no decision dated after it changes the same field. Ascending by date.
+ */
+function versionsFor(
+  decisions: readonly RecordedDecision[],
+  recorded: RecordedDecision,
+): Omit<repo.NewPolicyVersionRow, 'fund_id' | 'version' | 'created_by'>[] {
+  const later = decisions.filter((decision) => decision.effectiveDate > recorded.effectiveDate);
+  const dates = [recorded.effectiveDate, ...new Set(later.map((decision) => decision.effectiveDate))].sort();
+  return dates.map((date) => {
+    const { policy, setBy } = policyAsOf(decisions, date);
+    const result = policySchema.safeParse(policy);
+    if (!result.success) {
+      const detail =
+        date === recorded.effectiveDate
+          ? 'The policy this change would produce breaks a rule; nothing was changed.'
+          : `Carried into the policy scheduled from ${date}, this change would break a rule there; nothing was changed.`;
+      throw fundError('policy_invalid', detail, { effectiveDate: date, errors: issuesOf(result.error) });
+    }
+    // The version's own decision: the last recorded of those dated on its date.
+    const opening = decisions
+      .filter((decision) => decision.effectiveDate === date)
+      .reduce((last, decision) => (decision.decision > last.decision ? decision : last));
+    return {
+      effective_date: date,
+      policy: result.data,
+      reason: opening.reason,
+      decision: opening.decision,
+      recorded_with: recorded.decision,
+      set_by: setBy,
+    };
+  });
 }
 
 /** zod issues as the problem document's `errors` member, in the shape validation failures use. */
@@ -131,12 +213,24 @@ export class FundService {
       established_on: establishedOn,
       created_by: actor.userId,
     });
+    // The establishment is decision 1: it sets every field, defaults included.
+    const establishment: RecordedDecision = {
+      decision: 1,
+      effectiveDate: establishedOn,
+      changes: policySchema.parse(input.policy),
+      reason: ESTABLISHMENT_REASON,
+    };
+    const [first] = versionsFor([establishment], establishment);
+    assert(first, 'a decision writes at least its own version');
+    await repo.insertPolicyDecision(trx, {
+      fund_id: row.id,
+      ...decisionColumns(establishment),
+      created_by: actor.userId,
+    });
     const policy = await repo.insertPolicyVersion(trx, {
       fund_id: row.id,
       version: 1,
-      effective_date: establishedOn,
-      policy: policySchema.parse(input.policy),
-      reason: 'Policy at the fund’s establishment',
+      ...first,
       created_by: actor.userId,
     });
     await auditRepo.createChain(trx, row.id);
@@ -213,11 +307,13 @@ export class FundService {
   }
 
   /**
-   * A new policy version: the change applied to the version in force on its effective date (or,
-   * before the first version, to the first). Effective today or later: a past date would rewrite
-   * the rules decisions were already taken under. Versions are numbered under the fund's row lock.
+   * Records a decision: some fields, from a date (today or later: a past date would rewrite the
+   * rules decisions were already taken under). It writes the policy from its date and restates
+   * every version scheduled after it, so each field keeps the latest decision dated on or before the
+   * day, whichever order they were recorded in. Versions in force are never written again: a loan
+   * keeps reading the version it was approved under. Numbered under the fund's row lock.
    */
-  async changePolicy(trx: Trx, fund: Fund, input: PolicyChange, actor: Actor): Promise<PolicyVersion> {
+  async changePolicy(trx: Trx, fund: Fund, input: PolicyChange, actor: Actor): Promise<RecordedPolicyChange> {
     const today = this.today(fund);
     if (input.effectiveDate < today) {
       throw fundError(
@@ -227,22 +323,38 @@ export class FundService {
       );
     }
     await repo.lockFund(trx, fund.id);
-    const base = await this.policyInForce(trx, fund, input.effectiveDate);
-    const result = policySchema.safeParse(amendPolicy(base.policy, input.change));
-    if (!result.success) {
-      throw fundError('policy_invalid', 'The policy this change would produce breaks a rule; nothing was changed.', {
-        errors: issuesOf(result.error),
+    const earlier = (await repo.policyDecisions(trx, fund.id)).map(toDecision);
+    if (!earlier.some((decision) => decision.effectiveDate <= input.effectiveDate)) {
+      throw fundError('policy_not_in_force', `No policy version of this fund was in force on ${input.effectiveDate}.`, {
+        asOf: input.effectiveDate,
       });
     }
-    const version = (await repo.latestPolicyVersion(trx, fund.id)) + 1;
-    const row = await repo.insertPolicyVersion(trx, {
-      fund_id: fund.id,
-      version,
-      effective_date: input.effectiveDate,
-      policy: result.data,
+    const recorded: RecordedDecision = {
+      decision: Math.max(...earlier.map((decision) => decision.decision)) + 1,
+      effectiveDate: input.effectiveDate,
+      changes: input.change,
       reason: input.reason,
-      created_by: actor.userId,
-    });
-    return toPolicyVersion(row);
+    };
+    const versions = versionsFor([...earlier, recorded], recorded);
+    assert(
+      versions.slice(1).every((version) => version.effective_date > today),
+      'only versions not yet in force are restated',
+    );
+    await repo.insertPolicyDecision(trx, { fund_id: fund.id, ...decisionColumns(recorded), created_by: actor.userId });
+    let number = await repo.latestPolicyVersion(trx, fund.id);
+    const written: PolicyVersion[] = [];
+    for (const version of versions) {
+      number += 1;
+      const row = await repo.insertPolicyVersion(trx, {
+        fund_id: fund.id,
+        version: number,
+        ...version,
+        created_by: actor.userId,
+      });
+      written.push(toPolicyVersion(row));
+    }
+    const [own, ...restated] = written;
+    assert(own, 'a decision writes at least its own version');
+    return { decision: recorded.decision, version: own, restated };
   }
 }

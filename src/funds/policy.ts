@@ -11,11 +11,20 @@ import { Money } from '../money/money';
 
 const DECIMAL_PATTERN = /^(0|[1-9]\d{0,8})(\.\d{1,6})?$/;
 
+/*
+ * zod runs a string's later checks even after its pattern failed, unless the pattern check aborts.
+ * The refinements below read the text as the pattern promises (a Decimal, a ratio's two numbers),
+ * so each pattern aborts: malformed text is a 400 naming the field, never a throw inside a check.
+ */
+
 /** A non-negative decimal string with at most 6 decimals, bounded by `max`. */
 function decimalText(description: string, max: string) {
   return z
     .string()
-    .regex(DECIMAL_PATTERN, 'must be a decimal string such as "20" or "0.0435" (at most 6 decimals)')
+    .regex(DECIMAL_PATTERN, {
+      message: 'must be a decimal string such as "20" or "0.0435" (at most 6 decimals)',
+      abort: true,
+    })
     .refine((text) => new Decimal(text).lte(max), `must be at most ${max}`)
     .meta({ description });
 }
@@ -38,10 +47,10 @@ const RATIO_PATTERN = /^([1-9]\d{0,2})\/([1-9]\d{0,2})$/;
 const ratio = (description: string) =>
   z
     .string()
-    .regex(RATIO_PATTERN, 'must be a ratio such as "1/2" or "2/3"')
+    .regex(RATIO_PATTERN, { message: 'must be a ratio such as "1/2" or "2/3"', abort: true })
     .refine((text) => {
-      const [, numerator, denominator] = RATIO_PATTERN.exec(text)!;
-      return Number(numerator) <= Number(denominator);
+      const { numerator, denominator } = parseRatio(text);
+      return numerator <= denominator;
     }, 'must not exceed 1')
     .meta({ description });
 
@@ -169,7 +178,7 @@ export const policyChangeSchema = z
   .meta({ id: 'FundPolicyChange' });
 
 /** A change applied to the policy it amends; the result is validated as a whole by the caller. */
-export function amendPolicy(base: FundPolicy, change: Record<string, unknown>): Record<string, unknown> {
+export function amendPolicy(base: Record<string, unknown>, change: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(change)) {
     if (value === undefined) continue;
@@ -180,6 +189,65 @@ export function amendPolicy(base: FundPolicy, change: Record<string, unknown>): 
         : value;
   }
   return merged;
+}
+
+/** A decision about the policy: the fields it sets (nested as a policy change is), from a date. */
+export interface PolicyDecision {
+  /** Numbered per fund in the order recorded; the fund's establishment is decision 1. */
+  decision: number;
+  effectiveDate: string;
+  changes: Record<string, unknown>;
+}
+
+/** The decision that set a field last, as of some day. */
+export interface FieldOrigin {
+  decision: number;
+  effectiveDate: string;
+}
+
+/**
+ * Field path ("termDaysMax", "committee.quorum") → the decision that set it. A field no decision
+ * set (one added to the policy after every decision of the fund) is absent: it holds its default.
+ */
+export type PolicyOrigins = Record<string, FieldOrigin>;
+
+/** The paths of the fields a change names: a group's fields one by one ("committee.quorum"). */
+export function changedFieldPaths(change: Record<string, unknown>): string[] {
+  return Object.entries(change).flatMap(([field, value]) => {
+    if (value === undefined) return [];
+    if (typeof value === 'object' && value !== null) {
+      return Object.entries(value)
+        .filter(([, inner]) => inner !== undefined)
+        .map(([inner]) => `${field}.${inner}`);
+    }
+    return [field];
+  });
+}
+
+/** Decisions in the order they apply: effective date, then the order recorded. */
+export function byEffectiveDateThenRecorded(a: PolicyDecision, b: PolicyDecision): number {
+  if (a.effectiveDate !== b.effectiveDate) return a.effectiveDate < b.effectiveDate ? -1 : 1;
+  return a.decision - b.decision;
+}
+
+/**
+ * The policy as of `date`: the documented defaults, then every decision dated on or before it,
+ * applied field by field in order of effective date (ties: in the order recorded). Each field keeps
+ * the latest decision on it, so a change holds until a decision changes that field again, whether
+ * that decision was recorded before or after it. The caller validates the result as a whole.
+ */
+export function policyAsOf(
+  decisions: readonly PolicyDecision[],
+  date: string,
+): { policy: Record<string, unknown>; setBy: PolicyOrigins } {
+  let policy: Record<string, unknown> = DEFAULT_POLICY;
+  const setBy: PolicyOrigins = {};
+  const inForce = decisions.filter((decision) => decision.effectiveDate <= date).sort(byEffectiveDateThenRecorded);
+  for (const { decision, effectiveDate, changes } of inForce) {
+    policy = amendPolicy(policy, changes);
+    for (const path of changedFieldPaths(changes)) setBy[path] = { decision, effectiveDate };
+  }
+  return { policy, setBy };
 }
 
 /** `"2/3"` as numerator and denominator. */

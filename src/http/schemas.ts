@@ -44,6 +44,7 @@ const BIGINT_MAX = 9_223_372_036_854_775_807n;
 export const seqCursor = z.object({
   seq: z
     .string()
-    .regex(/^\d{1,19}$/)
+    // Aborts when not digits: zod would otherwise run the refinement, and BigInt throws on such text.
+    .regex(/^\d{1,19}$/, { abort: true })
     .refine((seq) => BigInt(seq) <= BIGINT_MAX),
 });

@@ -67,6 +67,7 @@ export interface FundSnapshot {
   fund: unknown;
   members: unknown[];
   policyVersions: number;
+  policyDecisions: number;
   capitalCalls: number;
   capitalCallItems: number;
   contributions: number;
@@ -88,6 +89,7 @@ export async function snapshot(h: Harness, fundId: string): Promise<FundSnapshot
     fund: await h.db('funds').where({ id: fundId }).first(),
     members: await h.db('members').where({ fund_id: fundId }).orderBy('id').select('*'),
     policyVersions: await count('fund_policy_versions'),
+    policyDecisions: await count('fund_policy_decisions'),
     capitalCalls: await count('capital_calls'),
     capitalCallItems: await count('capital_call_items'),
     contributions: await count('contributions'),

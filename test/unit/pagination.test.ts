@@ -8,6 +8,7 @@ import {
   numberedPage,
   pageOf,
 } from '../../src/http/pagination';
+import { seqCursor } from '../../src/http/schemas';
 import { memberCursor } from '../../src/members/members.schemas';
 
 const positionSchema = z.object({ postedAt: z.string(), id: z.uuid() });
@@ -115,5 +116,16 @@ describe('lists ordered by number', () => {
     expect(() => beforeNumberOf(encodeCursor({ number: '1234567890' }))).toThrow(
       expect.objectContaining({ code: 'invalid_cursor' }),
     );
+  });
+});
+
+describe('sequence cursors', () => {
+  test('when a sequence position is not digits, then its schema refuses it rather than throwing', () => {
+    // decodeCursor would turn a throw into invalid_cursor too; the schema itself must not throw.
+    for (const seq of ['', 'abc', '1.5', '-1']) {
+      expect(seqCursor.safeParse({ seq }).success).toBe(false);
+    }
+    expect(seqCursor.safeParse({ seq: '9223372036854775808' }).success).toBe(false);
+    expect(seqCursor.safeParse({ seq: '9223372036854775807' }).success).toBe(true);
   });
 });
