@@ -39,7 +39,6 @@ import { inTransaction } from '../src/db/transaction';
 import { toFund } from '../src/funds/funds.service';
 import type { FundRow } from '../src/funds/funds.repo';
 import { POOL_CASH } from '../src/ledger/chart';
-import { findBalanceDrift } from '../src/ledger/ledger.repo';
 import type { DayOutcome } from '../src/loans/daily-job.service';
 import { insertMember } from '../src/members/members.repo';
 import { formatProfile, StatementProfile, type StatementStats } from './statement-profile';
@@ -396,9 +395,9 @@ async function runAll(server: EmbeddedPostgres, profile: StatementProfile | unde
 
     const services = createServices(db, config, clock, config.jwt.current!);
     const trial = await services.ledger.trialBalance(db, fundId);
-    const drift = await findBalanceDrift(db, fundId);
+    const verification = await services.ledger.verify(db, fundId);
     console.log(
-      `check: ${trial.balanced && drift.length === 0 ? 'ok' : 'FAILED'}: trial balance ${trial.balanced ? 'balanced' : 'OFF'}, ${drift.length} balances drifted`,
+      `check: ${trial.balanced && verification.ok ? 'ok' : 'FAILED'}: trial balance ${trial.balanced ? 'balanced' : 'OFF'}, ${verification.findingsTotal} ledger findings`,
     );
   } finally {
     await db.destroy();

@@ -36,7 +36,6 @@ import { createDb } from '../src/db/knex';
 import { migrateLatest } from '../src/db/migrate';
 import { inTransaction, isRetryable, TRANSACTION_ATTEMPTS_MAX } from '../src/db/transaction';
 import { POOL_CASH } from '../src/ledger/chart';
-import { findBalanceDrift } from '../src/ledger/ledger.repo';
 import { LedgerService } from '../src/ledger/ledger.service';
 import type { Side } from '../src/ledger/ledger.types';
 import { insertMember } from '../src/members/members.repo';
@@ -501,16 +500,17 @@ async function entryCount(db: Knex, fundId: string): Promise<number> {
 /** After the runs: the fund gained exactly the entries reported committed, and it still balances. */
 async function verifyRun(run: PathRun, seed: Seed): Promise<{ ok: boolean; text: string }> {
   const after = await entryCount(run.checkDb, seed.fundId);
-  const trial = await new LedgerService(systemClock).trialBalance(run.checkDb, seed.fundId);
-  const drift = await findBalanceDrift(run.checkDb, seed.fundId);
+  const ledger = new LedgerService(systemClock);
+  const trial = await ledger.trialBalance(run.checkDb, seed.fundId);
+  const verification = await ledger.verify(run.checkDb, seed.fundId);
   const extra = run.poster.extraCheck ? await run.poster.extraCheck(run.checkDb) : undefined;
   const added = after - run.entriesBefore;
   const countOk = added === run.tally.committed;
-  const ok = countOk && trial.balanced && drift.length === 0 && (extra === undefined || extra.ok);
+  const ok = countOk && trial.balanced && verification.ok && (extra === undefined || extra.ok);
   const parts = [
     `${added} new entries ${countOk ? '=' : '≠'} ${run.tally.committed} committed`,
     trial.balanced ? 'trial balance balanced' : 'TRIAL BALANCE DOES NOT BALANCE',
-    drift.length === 0 ? 'no balance drift' : `${drift.length} ACCOUNTS DRIFTED`,
+    verification.ok ? 'ledger verified' : `${verification.findingsTotal} LEDGER FINDINGS`,
     ...(extra === undefined ? [] : [extra.text]),
   ];
   return { ok, text: parts.join(', ') };

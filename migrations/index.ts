@@ -18,6 +18,7 @@ import * as updateHeavyTables from './20261129000100_update_heavy_tables';
 import * as entryCheckLookups from './20261130000100_entry_check_lookups';
 import * as guaranteeCapacityShare from './20261203000100_guarantee_capacity_share';
 import * as policyDecisions from './20261203000200_policy_decisions';
+import * as guardChainHeadsAndIdempotencyKeys from './20261203000300_guard_chain_heads_and_idempotency_keys';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -44,4 +45,5 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261130000100_entry_check_lookups', module: entryCheckLookups },
   { name: '20261203000100_guarantee_capacity_share', module: guaranteeCapacityShare },
   { name: '20261203000200_policy_decisions', module: policyDecisions },
+  { name: '20261203000300_guard_chain_heads_and_idempotency_keys', module: guardChainHeadsAndIdempotencyKeys },
 ];

@@ -10,7 +10,6 @@ import { openDatabase, resolveJwtKey, type Database } from './db/bootstrap';
 import { migrateLatest, rollbackLast } from './db/migrate';
 import { AppError } from './errors';
 import { releaseExpiredHolds, runDailyJob } from './jobs/jobs';
-import { findBalanceDrift } from './ledger/ledger.repo';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -22,7 +21,7 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   user enable --username U
   user list
   audit verify [--fund ID]           verify one fund's chain, or every chain; exit 1 if broken
-  ledger check [--fund ID]           trial balance and stored balances against postings; exit 1 if off
+  ledger check [--fund ID]           verify the ledger (as GET …/ledger/verify); exit 1 if anything is off
   jobs release-holds                 release holds past their expiry
   jobs daily --date YYYY-MM-DD [--fund ID]
       the daily loan job (accrual, overdue, penalty, classification, expired holds) for every
@@ -140,10 +139,10 @@ async function run(
       const fundIds = values.fund ? [values.fund] : ((await db('funds').orderBy('id').pluck('id')) as string[]);
       let consistent = true;
       for (const fundId of fundIds) {
-        const trial = await services.ledger.trialBalance(db, fundId);
-        const drift = await findBalanceDrift(db, fundId);
-        consistent &&= trial.balanced && drift.length === 0;
-        out(JSON.stringify({ fundId, balanced: trial.balanced, books: trial.books, drift }));
+        // The same verification as GET …/ledger/verify.
+        const verification = await services.ledger.verify(db, fundId);
+        consistent &&= verification.ok;
+        out(JSON.stringify(verification));
       }
       out(JSON.stringify({ funds: fundIds.length, consistent }));
       return consistent ? 0 : 1;

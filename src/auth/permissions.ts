@@ -15,6 +15,7 @@ export const PERMISSIONS = {
   'holds.read': ['admin', 'committee', 'auditor'],
   'audit.read': ['admin', 'committee', 'auditor'],
   'audit.verify': ['admin', 'committee', 'auditor'],
+  'ledger.verify': ['admin', 'committee', 'auditor'],
   'session.read': ['admin', 'committee', 'member', 'auditor'],
   'funds.update': ['admin'],
   'policy.read': ['admin', 'committee', 'member', 'auditor'],

@@ -79,8 +79,16 @@ export function insertResponseCompanion(
   };
 }
 
-/** Keys are kept long enough for any client's retries, then dropped. */
-export async function purgeKeysBefore(db: Db, cutoff: Date): Promise<number> {
-  const result = await db.raw<{ rowCount: number }>('DELETE FROM idempotency_keys WHERE created_at < ?', [cutoff]);
+/**
+ * Keys are kept long enough for any client's retries, then dropped. Their age is read on the
+ * database's clock, which stamped created_at and by which the database refuses to delete a key
+ * younger than its retention floor (trigger idempotency_keys_respond_once): a service clock ahead
+ * of the database's would otherwise ask for keys the database still keeps.
+ */
+export async function purgeKeysOlderThan(db: Db, retentionDays: number): Promise<number> {
+  const result = await db.raw<{ rowCount: number }>(
+    'DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(days => ?)',
+    [retentionDays],
+  );
   return result.rowCount;
 }

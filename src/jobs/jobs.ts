@@ -4,7 +4,7 @@ import { SYSTEM_ACTOR } from '../auth/principal';
 import type { Clock } from '../clock';
 import { inTransaction } from '../db/transaction';
 import type { Services } from '../http/context';
-import { purgeKeysBefore } from '../http/idempotency.repo';
+import { purgeKeysOlderThan } from '../http/idempotency.repo';
 import { fundsWithExpiredHolds } from '../ledger/ledger.repo';
 import { HOLD_EXPIRY_BATCH_MAX } from '../ledger/ledger.service';
 import type { FundRow } from '../funds/funds.repo';
@@ -12,7 +12,10 @@ import { toFund } from '../funds/funds.service';
 import type { DailyJobDay } from '../loans/daily-job.service';
 import { cancelLoansWithExpiredHolds } from '../loans/disbursements.service';
 
-/** Idempotency keys answer retries for a week, then go. */
+/**
+ * Idempotency keys answer retries for a week, then go. The database refuses to delete a key younger
+ * than 7 days (migration 20261203000300): this may grow, not shrink.
+ */
 export const IDEMPOTENCY_RETENTION_DAYS = 7;
 
 export interface JobDeps {
@@ -119,9 +122,9 @@ export async function runDailyJob(
   return { runs, failures };
 }
 
-export async function purgeIdempotencyKeys(deps: Pick<JobDeps, 'db' | 'clock'>): Promise<number> {
-  const cutoff = new Date(deps.clock.now().getTime() - IDEMPOTENCY_RETENTION_DAYS * 86_400_000);
-  return purgeKeysBefore(deps.db, cutoff);
+/** Drops keys past their retention, counted on the database's clock (purgeKeysOlderThan). */
+export async function purgeIdempotencyKeys(deps: Pick<JobDeps, 'db'>): Promise<number> {
+  return purgeKeysOlderThan(deps.db, IDEMPOTENCY_RETENTION_DAYS);
 }
 
 /** Runs the periodic jobs in the server process; returns a function that stops them. */

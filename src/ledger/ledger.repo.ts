@@ -891,22 +891,13 @@ export interface AsOfTotalsRow {
 }
 
 /**
- * Debit and credit totals of accounts as of the end of a value date. The last posting whose
- * watermark is on or before the date carries the totals of every posting before it (all of which
- * are dated on or before it); back-dated postings made after it and dated on or before the date are
- * added from the partial index. See docs/adr/0003-as-of-balances.md.
+ * The as-of totals of account `a` at the end of a value date (two bindings: the date, twice), as
+ * the lateral joins `base` and `late`. The last posting whose watermark is on or before the date
+ * carries the totals of every posting before it (all of which are dated on or before it);
+ * back-dated postings made after it and dated on or before the date are added from the partial
+ * index. See docs/adr/0003-as-of-balances.md.
  */
-export async function totalsAsOf(
-  db: Db,
-  fundId: string,
-  asOf: string,
-  accountIds?: readonly string[],
-): Promise<AsOfTotalsRow[]> {
-  const result = await db.raw<{ rows: AsOfTotalsRow[] }>(
-    `SELECT a.id AS account_id, base.debit_total_after AS base_debit_total,
-            base.credit_total_after AS base_credit_total, base.version_after,
-            late.debits AS late_debits, late.credits AS late_credits
-       FROM accounts a
+const AS_OF_TOTALS_JOINS = `
        LEFT JOIN LATERAL (
          SELECT p.debit_total_after, p.credit_total_after, p.version_after
            FROM postings p
@@ -920,7 +911,21 @@ export async function totalsAsOf(
            FROM postings p
           WHERE p.account_id = a.id AND p.backdated AND p.effective_date <= ?
             AND p.version_after > coalesce(base.version_after, 0)
-       ) late ON true
+       ) late ON true`;
+
+const AS_OF_TOTALS_COLUMNS = `base.debit_total_after AS base_debit_total, base.credit_total_after AS base_credit_total,
+            base.version_after, late.debits AS late_debits, late.credits AS late_credits`;
+
+/** Debit and credit totals of accounts as of the end of a value date (AS_OF_TOTALS_JOINS). */
+export async function totalsAsOf(
+  db: Db,
+  fundId: string,
+  asOf: string,
+  accountIds?: readonly string[],
+): Promise<AsOfTotalsRow[]> {
+  const result = await db.raw<{ rows: AsOfTotalsRow[] }>(
+    `SELECT a.id AS account_id, ${AS_OF_TOTALS_COLUMNS}
+       FROM accounts a ${AS_OF_TOTALS_JOINS}
       WHERE a.fund_id = ? ${accountIds ? 'AND a.id = ANY(?::uuid[])' : ''}`,
     accountIds ? [asOf, asOf, fundId, [...accountIds]] : [asOf, asOf, fundId],
   );
@@ -928,18 +933,53 @@ export async function totalsAsOf(
 }
 
 export interface TrialBalanceRow extends AccountRow {
+  /** The stored totals now. */
   debit_total: string;
   credit_total: string;
   held: string;
+  /** With an as-of date: the totals at its end (AsOfTotalsRow), else null. */
+  base_debit_total: string | null;
+  base_credit_total: string | null;
+  late_debits: string | null;
+  late_credits: string | null;
+  /** The sums of the account's postings, up to the as-of date when there is one. */
+  posted_debits: string;
+  posted_credits: string;
+  /** Entries (up to the as-of date) whose postings do not balance within a book; the same on every row. */
+  unbalanced_entries: string;
 }
 
-export async function accountsWithTotals(db: Db, fundId: string): Promise<TrialBalanceRow[]> {
+/**
+ * Every account of the fund with the totals a trial balance shows (stored now, or as of the end of
+ * a value date) and, in the same statement and so from the same snapshot, what proves them: the
+ * sums of each account's postings and the number of entries whose postings do not balance, both
+ * up to the date. One pass over the fund's postings grouped two ways (GROUPING SETS); only the
+ * accounts' sums and the unbalanced entries are kept.
+ */
+export async function trialBalanceRows(db: Db, fundId: string, asOf?: string): Promise<TrialBalanceRow[]> {
   const result = await db.raw<{ rows: TrialBalanceRow[] }>(
-    `SELECT ${ACCOUNT_COLUMNS}, b.debit_total, b.credit_total, b.held
-       FROM accounts a JOIN account_balances b ON b.account_id = a.id
+    `WITH posted AS (
+       SELECT p.account_id, p.entry_id, GROUPING(p.account_id) AS per_entry,
+              coalesce(sum(p.amount) FILTER (WHERE p.side = 'debit'), 0) AS debits,
+              coalesce(sum(p.amount) FILTER (WHERE p.side = 'credit'), 0) AS credits
+         FROM accounts a JOIN postings p ON p.account_id = a.id
+        WHERE a.fund_id = ? ${asOf ? 'AND p.effective_date <= ?' : ''}
+        GROUP BY GROUPING SETS ((p.account_id), (p.entry_id, a.book))
+       HAVING GROUPING(p.account_id) = 0
+           OR coalesce(sum(p.amount) FILTER (WHERE p.side = 'debit'), 0)
+              <> coalesce(sum(p.amount) FILTER (WHERE p.side = 'credit'), 0)
+     )
+     SELECT ${ACCOUNT_COLUMNS}, b.debit_total, b.credit_total, b.held,
+            ${asOf ? AS_OF_TOTALS_COLUMNS : 'NULL AS base_debit_total, NULL AS base_credit_total, NULL AS late_debits, NULL AS late_credits'},
+            coalesce(s.debits, 0) AS posted_debits, coalesce(s.credits, 0) AS posted_credits,
+            (SELECT count(DISTINCT entry_id) FROM posted WHERE per_entry = 1) AS unbalanced_entries
+       FROM accounts a
+       JOIN account_balances b ON b.account_id = a.id
+       ${asOf ? AS_OF_TOTALS_JOINS : ''}
+       LEFT JOIN posted s ON s.per_entry = 0 AND s.account_id = a.id
       WHERE a.fund_id = ?
       ORDER BY a.book, a.code`,
-    [fundId],
+    asOf ? [fundId, asOf, asOf, asOf, fundId] : [fundId, fundId],
   );
   return result.rows;
 }
@@ -1116,45 +1156,4 @@ export async function fundCurrencyAndZone(
     [fundId],
   );
   return result.rows[0];
-}
-
-export interface BalanceDrift {
-  account_id: string;
-  code: string;
-  stored_debits: string;
-  posted_debits: string;
-  stored_credits: string;
-  posted_credits: string;
-  stored_version: string;
-  postings: string;
-  stored_held: string;
-  pending_held: string;
-}
-
-/**
- * Accounts whose stored totals, version or held amount disagree with their postings and pending
- * holds. Empty on a healthy ledger; `npm run cli -- ledger check` reports it.
- */
-export async function findBalanceDrift(db: Db, fundId: string): Promise<BalanceDrift[]> {
-  const result = await db.raw<{ rows: BalanceDrift[] }>(
-    `SELECT a.id AS account_id, a.code,
-            b.debit_total AS stored_debits, coalesce(p.debits, 0) AS posted_debits,
-            b.credit_total AS stored_credits, coalesce(p.credits, 0) AS posted_credits,
-            b.version AS stored_version, coalesce(p.n, 0) AS postings,
-            b.held AS stored_held, coalesce(h.held, 0) AS pending_held
-       FROM accounts a
-       JOIN account_balances b ON b.account_id = a.id
-       LEFT JOIN (SELECT account_id,
-                         sum(amount) FILTER (WHERE side = 'debit') AS debits,
-                         sum(amount) FILTER (WHERE side = 'credit') AS credits,
-                         count(*) AS n
-                    FROM postings WHERE fund_id = ? GROUP BY account_id) p ON p.account_id = a.id
-       LEFT JOIN (SELECT account_id, sum(amount) AS held
-                    FROM holds WHERE fund_id = ? AND status = 'pending' GROUP BY account_id) h ON h.account_id = a.id
-      WHERE a.fund_id = ?
-        AND (b.debit_total <> coalesce(p.debits, 0) OR b.credit_total <> coalesce(p.credits, 0)
-             OR b.version <> coalesce(p.n, 0) OR b.held <> coalesce(h.held, 0))`,
-    [fundId, fundId, fundId],
-  );
-  return result.rows;
 }

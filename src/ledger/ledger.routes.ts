@@ -15,6 +15,7 @@ import {
   entryParams,
   entryView,
   holdView,
+  ledgerVerificationView,
   listAccountsQuery,
   listEntriesQuery,
   listHoldsQuery,
@@ -237,7 +238,7 @@ export const ledgerRoutes: AnyRoute[] = [
     operationId: 'getTrialBalance',
     summary: 'Trial balance of every account, per book',
     description:
-      'With `asOf`, balances at the end of that value date. `balanced` says whether every book sums to zero.',
+      'With `asOf`, balances at the end of that value date. `balanced` says whether every book sums to zero; `verified` whether the figures are the sums of the postings they stand for and every entry balances (up to `asOf`).',
     tag: TAG,
     permission: 'trial_balance.read',
     params: fundIdParams,
@@ -247,7 +248,34 @@ export const ledgerRoutes: AnyRoute[] = [
       const fund = fundOf(ctx);
       const trial = await ctx.app.services.ledger.trialBalance(ctx.app.db, fund.id, query.asOf);
       if (!trial.balanced) ctx.log.error({ fundId: fund.id, books: trial.books }, 'trial balance does not balance');
+      if (!trial.verified) {
+        ctx.log.error({ fundId: fund.id, discrepancies: trial.discrepancies }, 'trial balance does not prove out');
+      }
       return ok({ fundId: fund.id, currency: fund.currency, ...trial });
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/funds/{fundId}/ledger/verify',
+    operationId: 'verifyLedger',
+    summary: 'Verify the fund’s ledger against its own rows',
+    description:
+      'Proves the books from their rows, from one snapshot: each book’s stored totals balance; each account’s stored totals and version equal the sum and count of its postings and its last posting’s running figures; held amounts equal pending holds; floors are kept; every entry has at least two postings and balances within each book; every posting’s running totals follow from the one before it. Lists the first findings, each naming the account, entry or posting with the figure expected and the figure stored. Beside `audit/verify`, which checks the audit chain.',
+    tag: TAG,
+    permission: 'ledger.verify',
+    params: fundIdParams,
+    response: { status: 200, description: 'The verification', schema: ledgerVerificationView },
+    handler: async ({ ctx }) => {
+      const fund = fundOf(ctx);
+      const verification = await ctx.app.services.ledger.verify(ctx.app.db, fund.id);
+      if (!verification.ok) {
+        ctx.log.error(
+          { fundId: fund.id, findings: verification.findingsTotal },
+          'ledger verification found discrepancies',
+        );
+      }
+      return ok(verification);
     },
   }),
 

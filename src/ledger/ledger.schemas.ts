@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { amountInput, amountOutput, isoDate, orderParam, timestamp, uuid } from '../http/schemas';
 import { cursorParam, limitParam } from '../http/pagination';
 import { ACCOUNT_TYPES, BOOKS, ENTRY_LINES_MAX, MEMO_LENGTH_MAX } from './ledger.types';
+import { FINDINGS_LISTED_MAX, LEDGER_CHECK_ORDER, type LedgerCheck } from './verification';
 
 const side = z.enum(['debit', 'credit']).meta({ description: 'debit or credit' });
 export const accountCode = z
@@ -205,8 +206,57 @@ export const trialBalanceView = z
       }),
     ),
     balanced: z.boolean().meta({ description: 'Every book’s debits equal its credits.' }),
+    verified: z.boolean().meta({
+      description:
+        'The figures prove out against the postings they sum: every account’s debit and credit totals are the sums of its postings (up to `asOf`), and every entry’s postings balance within each book. `GET …/ledger/verify` says what is off.',
+    }),
+    discrepancies: z
+      .object({
+        accounts: z.number().int().meta({ description: 'Accounts whose figures are not the sums of their postings.' }),
+        entries: z.number().int().meta({ description: 'Entries whose postings do not balance within a book.' }),
+      })
+      .meta({ description: 'What keeps the trial balance from being verified; zero and zero when it is.' }),
   })
   .meta({ id: 'TrialBalance' });
+
+const ledgerCheck = z.enum(LEDGER_CHECK_ORDER as [LedgerCheck, ...LedgerCheck[]]);
+
+export const ledgerFindingView = z
+  .object({
+    check: ledgerCheck,
+    accountId: uuid.nullable(),
+    accountCode: z.string().nullable(),
+    entryId: uuid.nullable(),
+    entrySeq: z.string().nullable(),
+    lineNo: z.number().int().nullable().meta({ description: 'The posting’s line in its entry.' }),
+    book: z.enum(['fund', 'memo']).nullable(),
+    figure: z.string().meta({ description: 'The figure that does not prove out, e.g. `debitTotal`.' }),
+    expected: z.string().meta({
+      description:
+        'What the other rows prove the figure must be (money with two decimals, or a count); for `available`, its least value.',
+    }),
+    stored: z.string().nullable().meta({ description: 'The figure as stored; null when missing.' }),
+  })
+  .meta({ id: 'LedgerFinding' });
+
+export const ledgerVerificationView = z
+  .object({
+    fundId: uuid,
+    ok: z.boolean().meta({ description: 'Every check passed.' }),
+    checked: z.object({
+      accounts: z.number().int(),
+      entries: z.number().int(),
+      postings: z.number().int(),
+      pendingHolds: z.number().int(),
+    }),
+    checks: z.array(z.object({ check: ledgerCheck, description: z.string(), findings: z.number().int() })),
+    findings: z.array(ledgerFindingView).meta({
+      description: `The first ${FINDINGS_LISTED_MAX} findings, by check, then account, entry and posting.`,
+    }),
+    findingsTotal: z.number().int(),
+    truncated: z.boolean().meta({ description: 'More findings than are listed.' }),
+  })
+  .meta({ id: 'LedgerVerification' });
 
 export const holdView = z
   .object({

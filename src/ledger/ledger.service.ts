@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { assert } from '../assert';
 import type { Actor } from '../auth/principal';
 import { dateIn, isIsoDate, type Clock } from '../clock';
@@ -15,6 +16,8 @@ import {
 import { accountTemplate, CHART_OF_ACCOUNTS } from './chart';
 import { ledgerError } from './ledger.errors';
 import * as repo from './ledger.repo';
+import { FINDINGS_LISTED_MAX, LEDGER_CHECK_ORDER, verificationOf, type LedgerVerification } from './verification';
+import * as verificationRepo from './verification.repo';
 import {
   ENTRY_LINES_MAX,
   KIND_LENGTH_MAX,
@@ -624,15 +627,25 @@ export class LedgerService {
     return asOfFigures(row, account.normalSide);
   }
 
+  /**
+   * The trial balance, now or at the end of `asOf`, proved in the statement that reads it: an
+   * account is off when its figures are not the sums of its postings (up to the date), an entry
+   * when its postings do not balance within a book; `verified` when none is. The full check, with
+   * what is off and by how much, is `verify`.
+   */
   async trialBalance(db: Db, fundId: string, asOf?: string): Promise<TrialBalance> {
-    const rows = await repo.accountsWithTotals(db, fundId);
-    const asOfTotals = asOf ? await repo.totalsAsOf(db, fundId, asOf) : undefined;
-    const asOfById = new Map(asOfTotals?.map((row) => [row.account_id, row]));
+    const rows = await repo.trialBalanceRows(db, fundId, asOf);
+    let accountsOff = 0;
     const lines: TrialBalanceLine[] = rows.map((row) => {
-      const asOfRow = asOfById.get(row.id);
-      const figures = asOfRow
-        ? asOfFigures(asOfRow, row.normal_side)
+      const figures = asOf
+        ? asOfFigures(row, row.normal_side)
         : figuresFrom(row.debit_total, row.credit_total, row.normal_side);
+      if (
+        !new Money(figures.debitTotal).eq(row.posted_debits) ||
+        !new Money(figures.creditTotal).eq(row.posted_credits)
+      ) {
+        accountsOff += 1;
+      }
       const net = new Money(figures.debitTotal).minus(figures.creditTotal);
       return {
         accountId: row.id,
@@ -648,8 +661,41 @@ export class LedgerService {
         creditBalance: formatAmount(net.lt(0) ? net.neg() : ZERO),
       };
     });
+    const entriesOff = Number(rows[0]?.unbalanced_entries ?? 0);
     const books = (['fund', 'memo'] as const).map((book) => bookTotals(book, lines));
-    return { asOf: asOf ?? null, lines, books, balanced: books.every((book) => book.balanced) };
+    return {
+      asOf: asOf ?? null,
+      lines,
+      books,
+      balanced: books.every((book) => book.balanced),
+      verified: accountsOff === 0 && entriesOff === 0,
+      discrepancies: { accounts: accountsOff, entries: entriesOff },
+    };
+  }
+
+  /**
+   * Every check of LEDGER_CHECKS on one fund, from one snapshot of its rows (a read-only,
+   * repeatable-read transaction): what it checked, each check's findings, and the first of them.
+   */
+  async verify(db: Knex, fundId: string): Promise<LedgerVerification> {
+    const order = LEDGER_CHECK_ORDER;
+    const limit = FINDINGS_LISTED_MAX;
+    return db.transaction(
+      async (trx) => {
+        const books = await verificationRepo.checkBooks(trx, fundId, order, limit);
+        const accounts = await verificationRepo.checkAccounts(trx, fundId, order, limit);
+        const entries = await verificationRepo.checkEntries(trx, fundId, order, limit);
+        const running = await verificationRepo.checkRunningTotals(trx, fundId, order, limit);
+        const checked = {
+          accounts: Number(accounts.accounts),
+          entries: Number(entries.entries),
+          postings: Number(accounts.postings),
+          pendingHolds: Number(accounts.pendingHolds),
+        };
+        return verificationOf(fundId, checked, [books, accounts, entries, running]);
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
   }
 }
 
@@ -688,6 +734,9 @@ export interface TrialBalance {
   lines: TrialBalanceLine[];
   books: BookTotals[];
   balanced: boolean;
+  /** Every line's figures are the sums of its postings, and every entry's postings balance. */
+  verified: boolean;
+  discrepancies: { accounts: number; entries: number };
 }
 
 function bookTotals(book: Book, lines: readonly TrialBalanceLine[]): BookTotals {
@@ -738,7 +787,10 @@ function figuresOf(debits: Money, credits: Money, normalSide: Side): BalanceFigu
   };
 }
 
-function asOfFigures(row: repo.AsOfTotalsRow, normalSide: Side): BalanceFigures {
+function asOfFigures(
+  row: Pick<repo.AsOfTotalsRow, 'base_debit_total' | 'base_credit_total' | 'late_debits' | 'late_credits'>,
+  normalSide: Side,
+): BalanceFigures {
   const debits = new Money(row.base_debit_total ?? 0).plus(row.late_debits ?? 0);
   const credits = new Money(row.base_credit_total ?? 0).plus(row.late_credits ?? 0);
   return figuresOf(debits, credits, normalSide);

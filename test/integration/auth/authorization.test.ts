@@ -107,6 +107,7 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'get /funds/{fundId}/holds': OVERSIGHT,
   'get /funds/{fundId}/audit': OVERSIGHT,
   'get /funds/{fundId}/audit/verify': OVERSIGHT,
+  'get /funds/{fundId}/ledger/verify': OVERSIGHT,
   'post /funds/{fundId}/loan-applications': ['admin', 'member'],
   'patch /funds/{fundId}/loan-applications/{loanId}': ['admin', 'member'],
   'post /funds/{fundId}/loan-applications/{loanId}/submit': ['admin', 'member'],
@@ -746,6 +747,11 @@ const CALLS: Record<string, Call> = {
   },
   'get /funds/{fundId}/audit/verify': {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/audit/verify`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/ledger/verify': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/ledger/verify`)).set(user.auth),
     success: 200,
     writes: false,
   },

@@ -15,7 +15,7 @@ import { expectProblem } from './problem';
 
 const ROLES: readonly Role[] = ['admin', 'committee', 'member', 'auditor'];
 /** Routes a member user may not call in any fund: it gets 403 there before any fund is looked up. */
-const OVERSIGHT_ONLY = new Set(['trial-balance', 'holds', 'audit', 'audit/verify']);
+const OVERSIGHT_ONLY = new Set(['trial-balance', 'holds', 'audit', 'audit/verify', 'ledger/verify']);
 
 let h: Harness;
 beforeAll(async () => {
@@ -63,6 +63,7 @@ describe('fund scoping', () => {
       { name: 'holds', path: (id) => `/funds/${id}/holds` },
       { name: 'audit', path: (id) => `/funds/${id}/audit` },
       { name: 'audit/verify', path: (id) => `/funds/${id}/audit/verify` },
+      { name: 'ledger/verify', path: (id) => `/funds/${id}/ledger/verify` },
     ];
   });
 
@@ -345,7 +346,7 @@ describe('member scoping', () => {
     expect(listedShared).toEqual(asMember.body);
   });
 
-  test.each(['trial-balance', 'holds', 'audit', 'audit/verify'])(
+  test.each(['trial-balance', 'holds', 'audit', 'audit/verify', 'ledger/verify'])(
     'when a member user asks for %s, then it gets 403 forbidden',
     async (path) => {
       const response = await h.http.get(api(`/funds/${fund.id}/${path}`)).set(member.auth);

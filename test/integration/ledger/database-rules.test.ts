@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
+import { purgeIdempotencyKeys } from '../../../src/jobs/jobs';
 import { createFund, fundPool, postEntry, entryBody, type TestFund } from '../../helpers/factories';
+import { randomUUID } from 'node:crypto';
 import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
 
 /**
@@ -93,6 +95,102 @@ describe('entries, postings and audit rows are append-only', () => {
     ['DELETE audit_links', (trx: Knex.Transaction) => trx('audit_links').where({ chain: fund.id }).delete()],
   ])('when %s is attempted, then the database refuses it', async (_name, work) => {
     expect((await sqlError(work)).code).toBe('HZ001');
+  });
+});
+
+describe('audit chain heads only advance, and stored responses are written once', () => {
+  test.each([
+    [
+      'UPDATE audit_chain_heads back to an earlier record',
+      (trx: Knex.Transaction) =>
+        trx.raw('UPDATE audit_chain_heads SET last_seq = last_seq - 1 WHERE chain = ?', [fund.id]),
+    ],
+    [
+      'UPDATE audit_chain_heads to another hash',
+      (trx: Knex.Transaction) =>
+        trx.raw(`UPDATE audit_chain_heads SET last_hash = repeat('f', 64) WHERE chain = ?`, [fund.id]),
+    ],
+    [
+      'UPDATE audit_chain_heads one record on, onto a hash no record has',
+      (trx: Knex.Transaction) =>
+        trx.raw(
+          `UPDATE audit_chain_heads SET last_seq = last_seq + 1, prev_hash = last_hash, last_hash = repeat('a', 64)
+            WHERE chain = ?`,
+          [fund.id],
+        ),
+    ],
+    [
+      'DELETE audit_chain_heads',
+      (trx: Knex.Transaction) => trx('audit_chain_heads').where({ chain: fund.id }).delete(),
+    ],
+    [
+      'UPDATE idempotency_keys to another stored response',
+      (trx: Knex.Transaction) =>
+        trx('idempotency_keys')
+          .where({ fund_id: fund.id })
+          .update({ response_body: JSON.stringify({ forged: true }) }),
+    ],
+    [
+      'UPDATE idempotency_keys to another request',
+      (trx: Knex.Transaction) =>
+        trx('idempotency_keys')
+          .where({ fund_id: fund.id })
+          .update({ request_hash: '0'.repeat(64) }),
+    ],
+    [
+      'DELETE idempotency_keys within their retention',
+      (trx: Knex.Transaction) => trx('idempotency_keys').where({ fund_id: fund.id }).delete(),
+    ],
+    ['TRUNCATE idempotency_keys', (trx: Knex.Transaction) => trx.raw('TRUNCATE idempotency_keys')],
+  ])('when %s is attempted as the database owner, then the database refuses it', async (_name, work) => {
+    expect((await sqlError(work)).code).toBe('HZ001');
+  });
+
+  test('when a claimed key gets its response, then the database takes it once and refuses to change it', async () => {
+    const key = { user_id: randomUUID(), key: 'claimed-once' };
+    await h
+      .db('idempotency_keys')
+      .insert({ ...key, fund_id: fund.id, method: 'POST', path: '/x', request_hash: 'a'.repeat(64) });
+    const respond = (body: unknown) =>
+      h
+        .db('idempotency_keys')
+        .where(key)
+        .update({ response_status: 201, response_body: JSON.stringify(body) });
+
+    await respond({ first: true });
+    expect((await sqlError(() => respond({ second: true }))).code).toBe('HZ001');
+    expect(await h.db('idempotency_keys').where(key).first()).toMatchObject({
+      response_status: 201,
+      response_body: { first: true },
+    });
+  });
+
+  test('when keys are purged, then those past the retention go and younger ones stay', async () => {
+    const row = (name: string) => ({
+      user_id: randomUUID(),
+      key: name,
+      fund_id: fund.id,
+      method: 'POST',
+      path: '/x',
+      request_hash: 'a'.repeat(64),
+      response_status: 201,
+      response_body: '{}',
+    });
+    // Ages on the database's clock, which stamps created_at.
+    await h
+      .db('idempotency_keys')
+      .insert({ ...row('eight-days-old'), created_at: h.db.raw(`now() - interval '8 days'`) });
+    await h
+      .db('idempotency_keys')
+      .insert({ ...row('six-days-old'), created_at: h.db.raw(`now() - interval '6 days'`) });
+
+    expect(await purgeIdempotencyKeys({ db: h.db })).toBe(1);
+
+    const left = (await h
+      .db('idempotency_keys')
+      .whereIn('key', ['eight-days-old', 'six-days-old'])
+      .pluck('key')) as string[];
+    expect(left).toEqual(['six-days-old']);
   });
 });
 

@@ -337,7 +337,12 @@ async function expectAsOfAgreesWithPostings(fixture: LedgerFixture, model: Model
   const expectedTrialFigures: Record<string, unknown> = {};
   trials.forEach((trial, index) => {
     const date = CHECK_DATES[index]!;
-    expect({ date, asOf: trial.asOf, balanced: trial.balanced }).toEqual({ date, asOf: date, balanced: true });
+    expect({ date, asOf: trial.asOf, balanced: trial.balanced, verified: trial.verified }).toEqual({
+      date,
+      asOf: date,
+      balanced: true,
+      verified: true,
+    });
     for (const line of trial.lines) {
       const key = `${line.accountId} ${date}`;
       trialFigures[key] = { debitTotal: line.debitTotal, creditTotal: line.creditTotal, balance: line.balance };
