@@ -16,6 +16,7 @@ import * as bankLoans from './20261128000300_bank_loans';
 import * as recovery from './20261128000400_recovery';
 import * as updateHeavyTables from './20261129000100_update_heavy_tables';
 import * as entryCheckLookups from './20261130000100_entry_check_lookups';
+import * as recoveryWaivers from './20261203000400_recovery_waivers';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -40,4 +41,5 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261128000400_recovery', module: recovery },
   { name: '20261129000100_update_heavy_tables', module: updateHeavyTables },
   { name: '20261130000100_entry_check_lookups', module: entryCheckLookups },
+  { name: '20261203000400_recovery_waivers', module: recoveryWaivers },
 ];
