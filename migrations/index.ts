@@ -19,6 +19,7 @@ import * as entryCheckLookups from './20261130000100_entry_check_lookups';
 import * as guaranteeCapacityShare from './20261203000100_guarantee_capacity_share';
 import * as policyDecisions from './20261203000200_policy_decisions';
 import * as guardChainHeadsAndIdempotencyKeys from './20261203000300_guard_chain_heads_and_idempotency_keys';
+import * as recoveryWaivers from './20261203000400_recovery_waivers';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -46,4 +47,5 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261203000100_guarantee_capacity_share', module: guaranteeCapacityShare },
   { name: '20261203000200_policy_decisions', module: policyDecisions },
   { name: '20261203000300_guard_chain_heads_and_idempotency_keys', module: guardChainHeadsAndIdempotencyKeys },
+  { name: '20261203000400_recovery_waivers', module: recoveryWaivers },
 ];

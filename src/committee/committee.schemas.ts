@@ -163,6 +163,10 @@ export const itemView = z
           description: 'The figure the large-item threshold compares (`committee.largeLoanAmount`); null: none.',
         }),
         details: z.record(z.string(), z.unknown()),
+        clauses: z.array(z.string()).meta({
+          description:
+            'What the resolution decides besides its title, one sentence each (a recovery step’s waiver of the guarantees still standing); the minutes list them.',
+        }),
       })
       .nullable()
       .meta({ description: 'The matter a motion decides (a joint group, a recovery step); null for the other kinds.' }),

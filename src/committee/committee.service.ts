@@ -755,6 +755,7 @@ export class CommitteeService {
                 title: motion.title,
                 amount: motion.amount === null ? null : formatAmount(new Money(motion.amount)),
                 details: motion.details,
+                clauses: motion.clauses,
               },
         loan:
           loan === null

@@ -97,6 +97,11 @@ function itemMarkdown(item: ItemView): string[] {
   if (item.motion) {
     const amount = item.motion.amount === null ? '' : ` (${item.motion.amount})`;
     lines.push(`Motion: ${cell(item.motion.title)}${amount}.`, '');
+    if (item.motion.clauses.length > 0) {
+      lines.push('The motion also resolves (同时决议):', '');
+      for (const clause of item.motion.clauses) lines.push(`- ${cell(clause)}`);
+      lines.push('');
+    }
   }
   if (item.extension) lines.push(...extensionMarkdown(item.extension));
   if (item.recusals.length > 0) {

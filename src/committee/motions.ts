@@ -41,6 +41,12 @@ export interface MotionSummary {
   amount: string | null;
   /** The matter's own view, as its service shows it (plain JSON). */
   details: Record<string, unknown>;
+  /**
+   * What the resolution decides besides its title, one sentence each, in the minutes' language
+   * (a recovery step's waiver of the guarantees still standing: one per guarantor and amount).
+   * The agenda, the item and the minutes show them; empty when there is nothing more.
+   */
+  clauses: string[];
 }
 
 export interface MotionOutcome {

@@ -3,6 +3,7 @@ import type { AuditService } from '../audit/audit.service';
 import type { Actor } from '../auth/principal';
 import { addDays, type Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
+import { detailNamingEach } from '../errors';
 import type { Fund, FundService } from '../funds/funds.service';
 import type { FundPolicy } from '../funds/policy';
 import type { LedgerService } from '../ledger/ledger.service';
@@ -234,7 +235,11 @@ export class ExitService {
     const blockers = await exitBlockers({ db: trx, fund, member, exitDate, policy });
     if (blockers.length > 0) {
       const [first] = blockers as [ExitBlocker];
-      throw exitError(first.code, first.detail, {
+      const detail = detailNamingEach(
+        `The exit is blocked for ${blockers.length} reasons`,
+        blockers.map((blocker) => ({ name: blocker.code, detail: blocker.detail })),
+      );
+      throw exitError(first.code, detail, {
         ...first.extensions,
         blockers: blockers.map((blocker) => ({ code: blocker.code, detail: blocker.detail })),
       });

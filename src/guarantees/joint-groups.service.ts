@@ -486,5 +486,6 @@ function summaryOf(group: repo.GroupRow, memberships: readonly repo.MembershipRo
       status: group.status,
       members: members.map((m) => ({ id: m.member_id, name: m.member_name, consent: m.consent })),
     },
+    clauses: [],
   };
 }

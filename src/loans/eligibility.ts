@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex';
+import { detailNamingEach } from '../errors';
 import type { Fund } from '../funds/funds.service';
 import type { FundPolicy } from '../funds/policy';
 import { findCircles, type CircleCandidate, type CircleView } from '../guarantees/circles';
@@ -121,12 +122,19 @@ export async function checkEligibility(db: Db, input: EligibilityInput): Promise
   return failures;
 }
 
-/** Throws the first failure as a 422 problem naming its rule, limit and actual figure, with all of them. */
+/**
+ * Throws one 422 problem for all the failures: `rule`, `limit` and `actual` of the first, every one
+ * in `failures`, and a `detail` sentence that names every rule failed with its figures.
+ */
 export function assertEligible(failures: readonly EligibilityFailure[], stage: EligibilityStage): void {
   const first = failures[0];
   if (first === undefined) return;
-  const more = failures.length > 1 ? ` (${failures.length - 1} more rule(s) failed: see failures)` : '';
-  throw loanError('loan_ineligible', `${first.detail}${more}`, {
+  const opening = `The loan fails ${failures.length} rules at ${stage}`;
+  const detail = detailNamingEach(
+    opening,
+    failures.map((failure) => ({ name: failure.rule, detail: failure.detail })),
+  );
+  throw loanError('loan_ineligible', detail, {
     stage,
     rule: first.rule,
     limit: first.limit,

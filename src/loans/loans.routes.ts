@@ -95,7 +95,7 @@ export const loansRoutes: AnyRoute[] = [
     operationId: 'submitLoanApplication',
     summary: 'Submit a draft for the committee, after the eligibility checks',
     description:
-      'Runs the lending rules of the policy in force (borrower standing, limits, term, coverage by ACCEPTED guarantees and collateral, guarantors, available pool cash); the first failure is a 422 `loan_ineligible` naming `rule`, `limit` and `actual`, with every failure in `failures`. Guarantors consent before submission.',
+      'Runs the lending rules of the policy in force (borrower standing, limits, term, coverage by ACCEPTED guarantees and collateral, guarantors, available pool cash); a refusal is one 422 `loan_ineligible`: `rule`, `limit` and `actual` of the first failure, every failure in `failures`, and a `detail` sentence naming every rule that failed with its figures. Guarantors consent before submission.',
     tag: TAG,
     permission: 'loan_applications.submit',
     params: loanParams,

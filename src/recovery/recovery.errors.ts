@@ -27,6 +27,8 @@ export const RECOVERY_ERRORS = {
   date_in_future: { status: 422, title: 'The date is in the future' },
   date_before_case: { status: 422, title: 'The date is before the step it follows' },
   nothing_to_recover: { status: 422, title: 'Nothing is owed' },
+  guarantor_still_stands: { status: 422, title: 'A guarantor still stands behind the loan' },
+  nothing_to_waive: { status: 422, title: 'No guarantor stands behind the loan to waive' },
   invalid_amounts: { status: 422, title: 'The amounts do not add up' },
 } as const satisfies ErrorTable<string>;
 

@@ -1,5 +1,6 @@
 import type { Db, Trx } from '../db/knex';
 import type { MotionFailure } from '../committee/motions';
+import type { Waiver } from './waterfall';
 
 /**
  * SQL of recovery cases (docs/adr/0018-default-waterfall.md). Every function takes the connection
@@ -61,6 +62,8 @@ export interface ActionRow {
   decided_on: string | null;
   failures: MotionFailure[] | null;
   result: Record<string, unknown> | null;
+  /** A capital offset's or write-off's waiver of the guarantees standing when proposed (rule W-stand). */
+  waiver: Waiver | null;
 }
 
 export interface StepRow {
@@ -335,16 +338,29 @@ export async function latestStepDate(db: Db, fundId: string, caseId: string): Pr
 // Actions (motions)
 
 const ACTION_COLUMNS = `id, fund_id, loan_id, case_id, action, status, reason, proposed_by, proposed_at, decision_item_id,
-  resolution, ${DATE('decided_on')}, failures, result`;
+  resolution, ${DATE('decided_on')}, failures, result, waiver`;
 
 export async function insertAction(
   trx: Trx,
-  row: Pick<ActionRow, 'fund_id' | 'loan_id' | 'case_id' | 'action' | 'reason' | 'proposed_by' | 'proposed_at'>,
+  row: Pick<
+    ActionRow,
+    'fund_id' | 'loan_id' | 'case_id' | 'action' | 'reason' | 'proposed_by' | 'proposed_at' | 'waiver'
+  >,
 ): Promise<ActionRow> {
   const result = await trx.raw<{ rows: ActionRow[] }>(
-    `INSERT INTO recovery_actions (fund_id, loan_id, case_id, action, reason, proposed_by, proposed_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${ACTION_COLUMNS}`,
-    [row.fund_id, row.loan_id, row.case_id, row.action, row.reason, row.proposed_by, row.proposed_at, row.proposed_at],
+    `INSERT INTO recovery_actions (fund_id, loan_id, case_id, action, reason, proposed_by, proposed_at, updated_at, waiver)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) RETURNING ${ACTION_COLUMNS}`,
+    [
+      row.fund_id,
+      row.loan_id,
+      row.case_id,
+      row.action,
+      row.reason,
+      row.proposed_by,
+      row.proposed_at,
+      row.proposed_at,
+      row.waiver === null ? null : JSON.stringify(row.waiver),
+    ],
   );
   return result.rows[0]!;
 }

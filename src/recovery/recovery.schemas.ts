@@ -48,14 +48,36 @@ export const declareDefaultBody = z
   })
   .meta({ id: 'DeclareDefaultProposal', example: { action: 'declare_default', reason: '借款人停产，逾期无法归还' } });
 
+/** The steps whose resolution may waive the guarantees still standing (rule W-stand). */
+const WAIVING_ACTIONS: readonly string[] = ['capital_offset', 'write_off'];
+
 export const caseActionBody = z
   .strictObject({
     action: z.enum(['call_guarantees', 'capital_offset', 'write_off', 'close_case']),
     reason: reason.meta({ description: 'Why the committee should take the step.' }),
+    waiveStandingGuarantees: z
+      .strictObject({
+        reason: reason.meta({ description: 'Why the fund gives up calling the guarantors still standing.' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'A capital offset or write-off only: the resolution also waives the guarantees still standing behind the loan (the joint-and-several ones before the offset, the general ones before the write-off), listed with their amounts in the proposal, the motion, the resolution and the minutes. Without it such a step is refused while a guarantor stands (422 `guarantor_still_stands`).',
+      }),
+  })
+  .superRefine((body, ctx) => {
+    if (body.waiveStandingGuarantees !== undefined && !WAIVING_ACTIONS.includes(body.action)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['waiveStandingGuarantees'],
+        message: 'only a capital_offset or a write_off waives the guarantees still standing',
+      });
+    }
   })
   .meta({ id: 'RecoveryActionProposal', example: { action: 'call_guarantees', reason: '抵押物已处置完毕' } });
 
-export type ProposalInput = z.output<typeof caseActionBody> | z.output<typeof declareDefaultBody>;
+export type CaseActionInput = z.output<typeof caseActionBody>;
+export type ProposalInput = CaseActionInput | z.output<typeof declareDefaultBody>;
 
 export const realisationBody = z
   .discriminatedUnion('outcome', [
@@ -131,6 +153,20 @@ const receivablesView = z.object({
 
 const failureView = z.looseObject({ rule: z.string(), detail: z.string() });
 
+const standingGuaranteeView = z.object({
+  guaranteeId: uuid,
+  guarantorMemberId: uuid,
+  guarantorName: z.string(),
+  type: z.enum(['joint_and_several', 'general']),
+  standing: amountOutput,
+});
+
+const waiverView = z.object({ reason: z.string(), guarantees: z.array(standingGuaranteeView) }).meta({
+  id: 'StandingGuaranteeWaiver',
+  description:
+    'The guarantees the resolution waives, each with what it stood behind when the step was proposed (rule W-stand).',
+});
+
 export const actionView = z
   .object({
     id: uuid,
@@ -146,6 +182,7 @@ export const actionView = z
     decidedOn: isoDate.nullable(),
     failures: z.array(failureView).nullable(),
     result: z.record(z.string(), z.unknown()).nullable(),
+    waiver: waiverView.nullable(),
   })
   .meta({ id: 'RecoveryAction' });
 

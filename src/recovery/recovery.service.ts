@@ -28,6 +28,7 @@ import type {
   ActionView,
   CallFailureInput,
   CallPaymentInput,
+  CaseActionInput,
   CaseSummaryView,
   CaseView,
   ProposalInput,
@@ -38,12 +39,16 @@ import { toActionView, toCaseSummary, toCaseView } from './recovery.views';
 import {
   callShares,
   noReceivables,
+  notWaived,
   RECEIVABLE_CODES,
   receivablesJson,
   restoreInReverse,
   takeInOrder,
   totalOf,
   type Receivables,
+  type StandingGuarantee,
+  type UnwaivedGuarantee,
+  type Waiver,
 } from './waterfall';
 
 export interface RecoveryServiceDeps {
@@ -82,6 +87,12 @@ const ACTION_TITLES: Record<repo.RecoveryAction, string> = {
   close_case: 'close the recovery case and release the guarantees',
 };
 
+/** The kinds of guarantee as refusals name them (English) and a resolution's clauses (Chinese, 《民法典》's words). */
+const GUARANTEE_TYPE_WORDS = {
+  joint_and_several: { en: 'joint-and-several', zh: '连带责任保证' },
+  general: { en: 'general', zh: '一般保证' },
+} as const satisfies Record<StandingGuarantee['type'], { en: string; zh: string }>;
+
 /**
  * Recovery of defaulted pool loans: the default waterfall (docs/adr/0018-default-waterfall.md).
  *
@@ -112,15 +123,28 @@ export class RecoveryService implements MotionHandler {
     const loan = await this.lockLoan(trx, fund, loanId);
     const failures = await this.defaultFailures(trx, fund, loan);
     if (failures[0]) throw problemOf(failures[0]);
-    return this.insertProposal(trx, fund, principal, loan.id, null, input);
+    return this.insertProposal(trx, fund, principal, loan.id, null, input, null);
   }
 
-  /** POST …/recovery-cases/{caseId}/actions: a step of the case the committee decides. */
-  async propose(trx: Trx, fund: Fund, principal: Principal, caseId: string, input: ProposalInput) {
+  /**
+   * POST …/recovery-cases/{caseId}/actions: a step of the case the committee decides. A waiver
+   * (capital offset, write-off) names the guarantees standing now, with their amounts: what the
+   * committee will be asked to give up (rule W-stand).
+   */
+  async propose(trx: Trx, fund: Fund, principal: Principal, caseId: string, input: CaseActionInput) {
     const state = await this.lockState(trx, fund, caseId);
-    const failures = await this.failuresOf(trx, fund, state, input.action, null);
+    const asked = input.waiveStandingGuarantees;
+    const waiver: Waiver | null = asked ? { reason: asked.reason, guarantees: standingGuarantees(state) } : null;
+    const failures = await this.failuresOf(trx, fund, state, input.action, null, waiver);
     if (failures[0]) throw problemOf(failures[0]);
-    return this.insertProposal(trx, fund, principal, state.loan.id, state.kase.id, input);
+    if (waiver !== null && waiver.guarantees.length === 0) {
+      throw recoveryError(
+        'nothing_to_waive',
+        'No guarantor stands behind the loan at this step: propose it without waiveStandingGuarantees.',
+        { expected: input.action },
+      );
+    }
+    return this.insertProposal(trx, fund, principal, state.loan.id, state.kase.id, input, waiver);
   }
 
   private async insertProposal(
@@ -130,6 +154,7 @@ export class RecoveryService implements MotionHandler {
     loanId: string,
     caseId: string | null,
     input: ProposalInput,
+    waiver: Waiver | null,
   ): Promise<ActionView> {
     const pending = await repo.proposedActionOfLoan(trx, fund.id, loanId);
     if (pending) {
@@ -147,6 +172,7 @@ export class RecoveryService implements MotionHandler {
       reason: input.reason,
       proposed_by: principal.userId,
       proposed_at: this.deps.clock.now(),
+      waiver,
     });
     return toActionView(row);
   }
@@ -553,13 +579,15 @@ export class RecoveryService implements MotionHandler {
       const loan = await loansRepo.findLoan(db, fund.id, action.loan_id);
       assert(loan, `loan of recovery action ${action.id} vanished`);
       const owed = receivablesFrom(await repo.receivables(db, fund.id, action.loan_id));
+      const waiving = action.waiver === null ? '' : ', waiving the guarantees still standing';
       summaries.push({
         id: action.id,
         kind: 'recovery_action',
-        title: `Loan #${loan.number}: ${ACTION_TITLES[action.action]}`,
+        title: `Loan #${loan.number}: ${ACTION_TITLES[action.action]}${waiving}`,
         loanId: action.loan_id,
         amount: formatAmount(totalOf(owed)),
         details: { ...toActionView(action), outstanding: receivablesJson(owed) },
+        clauses: waiverClauses(action.waiver),
       });
     }
     return summaries;
@@ -745,6 +773,7 @@ export class RecoveryService implements MotionHandler {
       offset: formatAmount(offset),
       taken: receivablesJson(taken),
       entryId,
+      waiver: waiverTaken(state, action.waiver),
     };
     await this.step(trx, state, {
       kind: 'capital_offset',
@@ -777,7 +806,12 @@ export class RecoveryService implements MotionHandler {
       ],
     });
     await repo.setLoanStatus(trx, fund.id, state.loan.id, 'written_off', null, this.deps.clock.now());
-    const result = { caseId: state.kase.id, writtenOff: receivablesJson(state.owed), entryId };
+    const result = {
+      caseId: state.kase.id,
+      writtenOff: receivablesJson(state.owed),
+      entryId,
+      waiver: waiverTaken(state, action.waiver),
+    };
     await this.step(trx, state, {
       kind: 'written_off',
       takenOn: outcome.decidedOn,
@@ -896,7 +930,7 @@ export class RecoveryService implements MotionHandler {
     }
     assert(action.case_id, `recovery action ${action.id} has no case`);
     const state = await this.loadState(trx, fund, action.case_id);
-    return this.failuresOf(trx, fund, state, action.action, on);
+    return this.failuresOf(trx, fund, state, action.action, on, action.waiver);
   }
 
   private async defaultFailures(trx: Trx, fund: Fund, loan: servicing.ServicedLoanRow): Promise<MotionFailure[]> {
@@ -935,6 +969,7 @@ export class RecoveryService implements MotionHandler {
     state: CaseState,
     action: repo.RecoveryAction,
     on: string | null,
+    waiver: Waiver | null,
   ): Promise<MotionFailure[]> {
     if (action === 'declare_default') {
       return [
@@ -945,7 +980,7 @@ export class RecoveryService implements MotionHandler {
         ),
       ];
     }
-    const failures = stageFailures(state, action);
+    const failures = stageFailures(state, action, waiver);
     if (on !== null && failures.length === 0) {
       const latest = await repo.latestStepDate(trx, fund.id, state.kase.id);
       if (on < latest) {
@@ -1216,10 +1251,66 @@ function eligibleGuarantors(state: CaseState): repo.StandingRow[] {
 }
 
 /**
- * What the case's state says against a step, most basic first: closed; taken already or too
- * late; collateral not settled; calls not settled; the steps before it not taken; nothing owed.
+ * Rule W-stand: what still stands behind the loan at the case's stage — the guarantors the next
+ * call round would call (joint-and-several before the offset, general after it; standing, never
+ * failed). The offset waits for the first, the write-off for the second, unless waived.
  */
-function stageFailures(state: CaseState, action: Exclude<repo.RecoveryAction, 'declare_default'>): MotionFailure[] {
+function standingGuarantees(state: CaseState): StandingGuarantee[] {
+  return eligibleGuarantors(state).map((g) => ({
+    guaranteeId: g.guarantee_id,
+    guarantorMemberId: g.guarantor_member_id,
+    guarantorName: g.guarantor_name,
+    type: g.type,
+    standing: formatAmount(new Money(g.standing)),
+  }));
+}
+
+/** What a passed step's waiver gave up: the guarantees standing when it was taken, all covered by it. */
+function waiverTaken(state: CaseState, waiver: Waiver | null): Waiver | null {
+  if (waiver === null) return null;
+  const standing = standingGuarantees(state);
+  assert(notWaived(standing, waiver.guarantees).length === 0, 'a step taken with guarantees its waiver does not cover');
+  return { reason: waiver.reason, guarantees: standing };
+}
+
+/** One sentence per waived guarantee, for the motion and the minutes (in the minutes' Chinese). */
+function waiverClauses(waiver: Waiver | null): string[] {
+  if (waiver === null) return [];
+  return waiver.guarantees.map(
+    (g) =>
+      `放弃对保证人 ${g.guarantorName} 的${GUARANTEE_TYPE_WORDS[g.type].zh}，不再追偿其仍担保的 ${g.standing} 元；理由：${waiver.reason}`,
+  );
+}
+
+function stillStands(left: readonly UnwaivedGuarantee[], action: 'capital_offset' | 'write_off'): MotionFailure {
+  const each = left.map((g) => {
+    const part = g.waived === '0.00' ? '' : ` (the waiver names ${g.waived} of it)`;
+    return `${g.guarantorName} (${GUARANTEE_TYPE_WORDS[g.type].en}) ${g.standing}${part}`;
+  });
+  const who = left.length === 1 ? 'A guarantor still stands' : `${left.length} guarantors still stand`;
+  const them = left.length === 1 ? 'it' : 'them';
+  return failure(
+    'guarantor_still_stands',
+    `${who} behind the loan: ${each.join('; ')}. Call ${them} first (call_guarantees), or propose the ${action} with waiveStandingGuarantees so that the committee's resolution waives ${them}.`,
+    {
+      expected: 'call_guarantees',
+      limit: formatAmount(sumAmounts(left.map((g) => new Money(g.waived)))),
+      actual: formatAmount(sumAmounts(left.map((g) => new Money(g.standing)))),
+      guarantees: left,
+    },
+  );
+}
+
+/**
+ * What the case's state says against a step, most basic first: closed; taken already or too
+ * late; collateral not settled; calls not settled; the steps before it not taken; nothing owed;
+ * guarantors still standing that the proposal does not waive.
+ */
+function stageFailures(
+  state: CaseState,
+  action: Exclude<repo.RecoveryAction, 'declare_default'>,
+  waiver: Waiver | null,
+): MotionFailure[] {
   const { kase, steps } = state;
   if (kase.status === 'closed') {
     return [
@@ -1286,18 +1377,6 @@ function stageFailures(state: CaseState, action: Exclude<repo.RecoveryAction, 'd
       ),
     ];
   }
-  if (action === 'capital_offset') {
-    const neverCalled = !state.calls.some((call) => call.guarantee_type === 'joint_and_several');
-    if (neverCalled && eligibleGuarantors(state).length > 0) {
-      return [
-        failure(
-          'guarantor_calls_pending',
-          'The joint-and-several guarantors are called before the borrower’s capital is offset.',
-          { expected: 'call_guarantees' },
-        ),
-      ];
-    }
-  }
   if (action === 'write_off' && !offset) {
     return [
       failure('capital_offset_pending', 'The borrower’s paid-in capital is offset before the rest is written off.', {
@@ -1311,6 +1390,10 @@ function stageFailures(state: CaseState, action: Exclude<repo.RecoveryAction, 'd
         expected: 'close_case',
       }),
     ];
+  }
+  if (action === 'capital_offset' || action === 'write_off') {
+    const left = notWaived(standingGuarantees(state), waiver?.guarantees ?? []);
+    if (left.length > 0) return [stillStands(left, action)];
   }
   return [];
 }

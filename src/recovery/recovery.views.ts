@@ -21,6 +21,7 @@ export function toActionView(row: repo.ActionRow): ActionView {
     decidedOn: row.decided_on,
     failures: row.failures,
     result: row.result,
+    waiver: row.waiver,
   };
 }
 

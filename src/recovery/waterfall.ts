@@ -117,3 +117,38 @@ export function callShares(outstanding: Money, guarantors: readonly Guarantor[])
   assert(sumAmounts(shares.map((share) => share.amount)).eq(called), 'callShares: shares do not add up');
   return shares.filter((share) => share.amount.gt(0));
 }
+
+/** A guarantee standing behind the loan, as rule W-stand reads it and a waiver names it. */
+export interface StandingGuarantee {
+  guaranteeId: string;
+  guarantorMemberId: string;
+  guarantorName: string;
+  type: 'joint_and_several' | 'general';
+  /** What it still stands behind: amount − R-release releases − paid under calls, 2 decimals. */
+  standing: string;
+}
+
+/** A resolution's waiver of the guarantees standing when it was proposed, with its reason. */
+export interface Waiver {
+  reason: string;
+  guarantees: StandingGuarantee[];
+}
+
+/** A standing guarantee a waiver does not cover, with what the waiver names of it (0.00: nothing). */
+export type UnwaivedGuarantee = StandingGuarantee & { waived: string };
+
+/**
+ * Rule W-stand: the guarantees standing behind the loan that the waiver does not cover — not
+ * named in it, or standing behind more than the figure it named (the committee waived that much,
+ * no more).
+ */
+export function notWaived(
+  standing: readonly StandingGuarantee[],
+  waived: readonly StandingGuarantee[],
+): UnwaivedGuarantee[] {
+  const cover = new Map(waived.map((g) => [g.guaranteeId, new Money(g.standing)]));
+  return standing.flatMap((g) => {
+    const named = cover.get(g.guaranteeId) ?? ZERO;
+    return new Money(g.standing).gt(named) ? [{ ...g, waived: formatAmount(named) }] : [];
+  });
+}

@@ -2,9 +2,11 @@ import { formatAmount, Money } from '../../src/money/money';
 import {
   callShares,
   noReceivables,
+  notWaived,
   restoreInReverse,
   takeInOrder,
   type Receivables,
+  type StandingGuarantee,
 } from '../../src/recovery/waterfall';
 
 /** The pure rules of the waterfall (W-order, W-restore, W-call), against figures worked out by hand. */
@@ -102,5 +104,41 @@ describe('W-call: pro rata to what each guarantee stands behind', () => {
   test('when nothing is outstanding or nobody stands behind the loan, then nobody is called', () => {
     expect(shares('0.00', [['a', '1.00']])).toEqual([]);
     expect(shares('10.00', [])).toEqual([]);
+  });
+});
+
+describe('W-stand: the standing guarantees a waiver does not cover', () => {
+  const standing = (guaranteeId: string, amount: string): StandingGuarantee => ({
+    guaranteeId,
+    guarantorMemberId: `member-${guaranteeId}`,
+    guarantorName: `Guarantor ${guaranteeId}`,
+    type: 'joint_and_several',
+    standing: amount,
+  });
+  const left = (now: StandingGuarantee[], waived: StandingGuarantee[]) =>
+    notWaived(now, waived).map((g) => [g.guaranteeId, g.standing, g.waived]);
+
+  test('when there is no waiver, then every standing guarantee is left, with 0.00 waived', () => {
+    expect(left([standing('a', '17195.65'), standing('b', '0.01')], [])).toEqual([
+      ['a', '17195.65', '0.00'],
+      ['b', '0.01', '0.00'],
+    ]);
+  });
+
+  test('when the waiver names a guarantee at what it stands behind or more, then it is covered', () => {
+    expect(
+      left([standing('a', '17195.65'), standing('b', '10.00')], [standing('a', '17195.65'), standing('b', '12.00')]),
+    ).toEqual([]);
+  });
+
+  test('when a guarantee stands behind one fen more than the waiver named, or is not named, then it is left', () => {
+    expect(left([standing('a', '100.01'), standing('b', '5.00')], [standing('a', '100.00')])).toEqual([
+      ['a', '100.01', '100.00'],
+      ['b', '5.00', '0.00'],
+    ]);
+  });
+
+  test('when nothing stands, then nothing is left, whatever the waiver names', () => {
+    expect(left([], [standing('a', '1.00')])).toEqual([]);
   });
 });

@@ -318,6 +318,29 @@ describe('refusing an exit', () => {
     expect(((await h.db('members').where({ id: member }).first()) as { status: string }).status).toBe('active');
   });
 
+  test('when several blockers stand in the way, then the first gives the code, and the detail names every one', async () => {
+    const member = await createMember(h, fund.id, '2026-01-10');
+    await fundPool(h, fund, '100.00', member, '2026-01-10');
+    const [call] = (await h
+      .db('capital_calls')
+      .insert({ fund_id: fund.id, number: 2, percent: '10', called_on: '2026-05-01', due_on: '2026-05-31' })
+      .returning('id')) as { id: string }[];
+    await h
+      .db('capital_call_items')
+      .insert({ fund_id: fund.id, call_id: call!.id, member_id: member, due_amount: '250.00' });
+    const before = await snapshot(h, fund.id);
+    const response = await requestExit(fund, member);
+    expectProblem(response, 422, 'exit_lockup');
+    const blockers = response.body.blockers as { code: string; detail: string }[];
+    expect(blockers.map((blocker) => blocker.code)).toEqual(['exit_lockup', 'exit_unpaid_call']);
+    expect(response.body.detail).toBe(
+      `The exit is blocked for 2 reasons: (1) exit_lockup — ${blockers[0]!.detail} ` +
+        `(2) exit_unpaid_call — ${blockers[1]!.detail}`,
+    );
+    expect(response.body.detail).toContain('250.00');
+    expect(await snapshot(h, fund.id)).toEqual(before);
+  });
+
   test('when the member has guarantees outstanding, then it is refused with exit_obligations listing them', async () => {
     const member = await createMember(h, fund.id);
     await fundPool(h, fund, '100.00', member, '2026-01-10');

@@ -243,4 +243,25 @@ describe('the eligibility rules at submission, one failing at a time', () => {
       'loan_limit_paid_in_multiple',
     ]);
   });
+
+  test('when several rules fail, then the detail names every rule that failed, each with its own figures', async () => {
+    const w = await loanWorld(h);
+    const loan = await drafted(
+      h,
+      w.users.borrower,
+      w.fund.id,
+      applicationBody(w, { termDays: 200, amount: '300000.01' }),
+    );
+    await h.db('members').where({ id: w.borrower }).update({ status: 'suspended' });
+    const response = await submit(h, w.users.borrower, w.fund.id, loan.id);
+    expectProblem(response, 422, 'loan_ineligible');
+    const failures = response.body.failures as { rule: string; detail: string }[];
+    expect(failures).toHaveLength(3);
+    expect(response.body.detail).toBe(
+      `The loan fails 3 rules at submission: (1) borrower_active — ${failures[0]!.detail} ` +
+        `(2) term_days_max — ${failures[1]!.detail} (3) loan_limit_paid_in_multiple — ${failures[2]!.detail}`,
+    );
+    expect(response.body.detail).toContain('A term of 200 days is longer than the 180 days the policy allows.');
+    expect(response.body.detail).toContain('300000.01');
+  });
 });

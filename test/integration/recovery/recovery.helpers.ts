@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createFund, createMember, fundPool } from '../../helpers/factories';
 import { reissueTokens, makeUser, type Harness, type TestUser } from '../../helpers/harness';
+import { snapshot } from '../../helpers/invariants';
 import { seat, type Seat } from '../committee/committee.helpers';
 import { ranJob } from '../daily-job/daily-job.helpers';
 import { approveByContract, disburse } from '../disbursements/disbursements.helpers';
@@ -152,6 +153,54 @@ export async function proposed(h: Harness, w: RecoveryWorld, path: string, actio
   return response.body.id as string;
 }
 
+/** A meeting on `day` with the action on its agenda (its rules checked then); the meeting's and the item's ids. */
+export async function onAgenda(
+  h: Harness,
+  w: RecoveryWorld,
+  actionId: string,
+  day: string,
+): Promise<{ meetingId: string; itemId: string }> {
+  today(h, w, day);
+  const convened = await h.http
+    .post(api(`/funds/${w.fund.id}/meetings`))
+    .set(w.admin.auth)
+    .send({ heldOn: day, recoveryActionIds: [actionId] });
+  if (convened.status !== 201) throw new Error(`meeting not convened: ${convened.status} ${convened.text}`);
+  const meeting = convened.body as { id: string; items: { id: string; kind: string }[] };
+  const item = meeting.items.find((i) => i.kind === 'recovery_action')!;
+  return { meetingId: meeting.id, itemId: item.id };
+}
+
+/** Three seats present and voting `choice` on the item, then the item decided: the decision's body. */
+export async function decided(
+  h: Harness,
+  w: RecoveryWorld,
+  agenda: { meetingId: string; itemId: string },
+  choice = 'approve',
+): Promise<{ status: string; resolutionNumber: string | null; meetingId: string }> {
+  const meetingPath = `/funds/${w.fund.id}/meetings/${agenda.meetingId}`;
+  const present = w.seats.slice(0, 3).map((s) => s.user);
+  const attended = await h.http
+    .post(api(`${meetingPath}/attendance`))
+    .set(w.admin.auth)
+    .send({ userIds: present.map((u) => u.id) });
+  if (attended.status !== 200) throw new Error(`attendance refused: ${attended.status} ${attended.text}`);
+  for (const user of present) {
+    const voted = await h.http
+      .post(api(`${meetingPath}/items/${agenda.itemId}/votes`))
+      .set(user.auth)
+      .send({ vote: choice });
+    if (voted.status !== 201) throw new Error(`vote refused: ${voted.status} ${voted.text}`);
+  }
+  const decision = await h.http
+    .post(api(`${meetingPath}/items/${agenda.itemId}/decide`))
+    .set(w.admin.auth)
+    .set('Idempotency-Key', randomUUID())
+    .send({});
+  if (decision.status !== 200) throw new Error(`decision refused: ${decision.status} ${decision.text}`);
+  return decision.body as { status: string; resolutionNumber: string | null; meetingId: string };
+}
+
 /**
  * A meeting on `day` with the action on its agenda, three seats present and voting `choice`, the
  * item decided: the decision's body.
@@ -162,35 +211,24 @@ export async function resolved(
   actionId: string,
   day: string,
   choice = 'approve',
-): Promise<{ status: string; resolutionNumber: string | null }> {
-  today(h, w, day);
-  const convened = await h.http
-    .post(api(`/funds/${w.fund.id}/meetings`))
-    .set(w.admin.auth)
-    .send({ heldOn: day, recoveryActionIds: [actionId] });
-  if (convened.status !== 201) throw new Error(`meeting not convened: ${convened.status} ${convened.text}`);
-  const meeting = convened.body as { id: string; items: { id: string; kind: string }[] };
-  const present = w.seats.slice(0, 3).map((s) => s.user);
-  const attended = await h.http
-    .post(api(`/funds/${w.fund.id}/meetings/${meeting.id}/attendance`))
-    .set(w.admin.auth)
-    .send({ userIds: present.map((u) => u.id) });
-  if (attended.status !== 200) throw new Error(`attendance refused: ${attended.status} ${attended.text}`);
-  const item = meeting.items.find((i) => i.kind === 'recovery_action')!;
-  for (const user of present) {
-    const voted = await h.http
-      .post(api(`/funds/${w.fund.id}/meetings/${meeting.id}/items/${item.id}/votes`))
-      .set(user.auth)
-      .send({ vote: choice });
-    if (voted.status !== 201) throw new Error(`vote refused: ${voted.status} ${voted.text}`);
-  }
-  const decided = await h.http
-    .post(api(`/funds/${w.fund.id}/meetings/${meeting.id}/items/${item.id}/decide`))
-    .set(w.admin.auth)
-    .set('Idempotency-Key', randomUUID())
-    .send({});
-  if (decided.status !== 200) throw new Error(`decision refused: ${decided.status} ${decided.text}`);
-  return decided.body as { status: string; resolutionNumber: string | null };
+): Promise<{ status: string; resolutionNumber: string | null; meetingId: string }> {
+  return decided(h, w, await onAgenda(h, w, actionId, day), choice);
+}
+
+/** Everything a refused recovery request must leave as it was. */
+export async function everything(h: Harness, w: RecoveryWorld): Promise<Record<string, unknown>> {
+  const rows = (table: string) => h.db(table).where({ fund_id: w.fund.id }).orderBy('id').select('*');
+  return {
+    fund: await snapshot(h, w.fund.id),
+    loans: await rows('loans'),
+    guarantees: await rows('loan_guarantees'),
+    instalments: await h.db('loan_instalments').where({ fund_id: w.fund.id }).orderBy(['loan_id', 'number']),
+    cases: await rows('recovery_cases'),
+    actions: await rows('recovery_actions'),
+    steps: await rows('recovery_steps'),
+    collateral: await rows('recovery_collateral'),
+    calls: await rows('recovery_calls'),
+  };
 }
 
 /** Current balances of accounts by code (`1001`, `1201:<loan>` …); 0.00 for one not created yet. */

@@ -1,18 +1,17 @@
 import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
-import { snapshot } from '../../helpers/invariants';
 import { expectProblem } from '../auth/problem';
 import {
   api,
   balances,
   caseOf,
   disbursedLoan,
+  everything,
   jobThrough,
   post,
   proposed,
   recoveryWorld,
   resolved,
   today,
-  type RecoveryWorld,
 } from './recovery.helpers';
 
 let h: Harness;
@@ -28,22 +27,6 @@ afterEach(() => {
 afterAll(async () => {
   await h.close();
 });
-
-/** Everything a refused recovery request must leave as it was. */
-async function everything(w: RecoveryWorld): Promise<Record<string, unknown>> {
-  const rows = (table: string) => h.db(table).where({ fund_id: w.fund.id }).orderBy('id').select('*');
-  return {
-    fund: await snapshot(h, w.fund.id),
-    loans: await rows('loans'),
-    guarantees: await rows('loan_guarantees'),
-    instalments: await h.db('loan_instalments').where({ fund_id: w.fund.id }).orderBy(['loan_id', 'number']),
-    cases: await rows('recovery_cases'),
-    actions: await rows('recovery_actions'),
-    steps: await rows('recovery_steps'),
-    collateral: await rows('recovery_collateral'),
-    calls: await rows('recovery_calls'),
-  };
-}
 
 test('when an overdue loan is declared in default by resolution, then it is defaulted, its case opens on the meeting day and the job does not cure it', async () => {
   const w = await recoveryWorld(h);
@@ -96,7 +79,7 @@ test('when steps are taken out of order, then each is refused with the step expe
   await jobThrough(h, w, '2026-08-05', '2026-08-06');
   const kase = await caseOf(h, w, loanId);
   const base = `/funds/${w.fund.id}/recovery-cases/${kase.id}`;
-  const before = await everything(w);
+  const before = await everything(h, w);
 
   // Calls before the collateral is realised; the offset and the write-off before the calls.
   expectProblem(
@@ -187,7 +170,7 @@ test('when steps are taken out of order, then each is refused with the step expe
     400,
     'validation_failed',
   );
-  expect(await everything(w)).toEqual(before);
+  expect(await everything(h, w)).toEqual(before);
 
   // Worthless collateral settles it: calls may be proposed; the write-off still waits for the offset.
   const worthless = await post(h, w.admin, `${base}/collateral/${collateralId}/realisation`, {
@@ -197,14 +180,26 @@ test('when steps are taken out of order, then each is refused with the step expe
   });
   expect(worthless.status).toBe(201);
   expect(await balances(h, w.fund.id, [`1201:${loanId}`])).toEqual({ [`1201:${loanId}`]: '200000.00' });
-  const afterWorthless = await everything(w);
+  const afterWorthless = await everything(h, w);
   const writeOff = await post(h, w.admin, `${base}/actions`, { action: 'write_off', reason: '核销' });
   expectProblem(writeOff, 422, 'capital_offset_pending');
   expect(writeOff.body).toMatchObject({ expected: 'capital_offset' });
+  // The joint-and-several guarantors, never called, still stand behind the whole 230,000.00.
   const offsetFirst = await post(h, w.admin, `${base}/actions`, { action: 'capital_offset', reason: '先抵扣' });
-  expectProblem(offsetFirst, 422, 'guarantor_calls_pending');
-  expect(offsetFirst.body).toMatchObject({ expected: 'call_guarantees' });
-  expect(await everything(w)).toEqual(afterWorthless);
+  expectProblem(offsetFirst, 422, 'guarantor_still_stands');
+  expect(offsetFirst.body).toMatchObject({ expected: 'call_guarantees', limit: '0.00', actual: '230000.00' });
+  expect(offsetFirst.body.guarantees.map((g: { guarantorMemberId: string }) => g.guarantorMemberId).sort()).toEqual(
+    [w.g1, w.g2].sort(),
+  );
+  // Only an offset or a write-off waives standing guarantees.
+  const waivingCall = await post(h, w.admin, `${base}/actions`, {
+    action: 'call_guarantees',
+    reason: '催告',
+    waiveStandingGuarantees: { reason: '放弃' },
+  });
+  expectProblem(waivingCall, 400, 'validation_failed');
+  expect(waivingCall.body.errors).toEqual([expect.objectContaining({ pointer: '/waiveStandingGuarantees' })]);
+  expect(await everything(h, w)).toEqual(afterWorthless);
 
   // A call proposed, then the state moves on before the meeting: a second proposal waits.
   const call = await proposed(h, w, `${base}/actions`, 'call_guarantees');
@@ -244,7 +239,7 @@ test('when a repayment of a loan whose case has taken a step is to be reversed, 
   // The net proceeds were applied as a repayment: the loan's one repayment.
   const repayments = (await h.db('repayments').where({ fund_id: w.fund.id, loan_id: loanId })) as { id: string }[];
   expect(repayments).toHaveLength(1);
-  const before = await everything(w);
+  const before = await everything(h, w);
 
   const reversal = await post(
     h,
@@ -257,7 +252,7 @@ test('when a repayment of a loan whose case has taken a step is to be reversed, 
 
   expectProblem(reversal, 409, 'repayment_before_recovery_step');
   expect(reversal.body).toMatchObject({ recoveryStep: 'collateral_realised', takenOn: '2026-08-06' });
-  expect(await everything(w)).toEqual(before);
+  expect(await everything(h, w)).toEqual(before);
 });
 
 test('when member users read recovery cases, then they see only the cases of loans they borrowed or guarantee', async () => {
