@@ -129,9 +129,20 @@ function itemMarkdown(item: ItemView): string[] {
   }
   const resolution = item.resolutionNumber ? ` — resolution ${item.resolutionNumber}` : '';
   lines.push(`Outcome: **${named(ITEM_STATUS_NAMES[item.status], OUTCOME_WORDS[item.status])}**${resolution}`, '');
-  for (const failure of item.failures ?? []) {
-    lines.push(`- rule ${String(failure.rule)}: limit ${String(failure.limit)}, actual ${String(failure.actual)}`);
-  }
+  for (const failure of item.failures ?? []) lines.push(failureLine(failure));
   if (item.failures) lines.push('');
   return lines;
+}
+
+/**
+ * One rule a decided item failed: the rule's own sentence, then its limit and figure where the rule
+ * has them (a joint group's rules name members instead, a recovery step's state).
+ */
+function failureLine(failure: Record<string, unknown>): string {
+  const figures = [
+    failure.limit === undefined ? undefined : `limit ${String(failure.limit)}`,
+    failure.actual === undefined ? undefined : `actual ${String(failure.actual)}`,
+  ].filter((figure) => figure !== undefined);
+  const detail = typeof failure.detail === 'string' ? `: ${failure.detail}` : '';
+  return `- rule ${String(failure.rule)}${detail}${figures.length > 0 ? ` (${figures.join(', ')})` : ''}`;
 }

@@ -383,8 +383,17 @@ describe('forming a group', () => {
     // B and C become related after they agreed: the committee's approval is refused by the rule.
     const group = await agreedGroup(w, ['A', 'B', 'C'], '90000.00');
     await h.db('members').whereIn('id', [w.ids.B, w.ids.C]).update({ related_group: 'RG-BC' });
-    const { item } = await committeeDecides(w, group.id, ['approve', 'approve', 'approve']);
+    const { meetingId, item } = await committeeDecides(w, group.id, ['approve', 'approve', 'approve']);
     expect(item.status).toBe('ineligible');
+    // The minutes give the rule's own sentence; this rule has no limit or figure to print.
+    const minutes = await h.http
+      .get(api(`/funds/${w.fund.id}/meetings/${meetingId}/minutes`))
+      .set(w.auditor.auth)
+      .set('Accept', 'text/markdown');
+    expect(minutes.status).toBe(200);
+    const failureLine = `- rule joint_group_related_members: ${String(item.failures?.[0]?.detail)}`;
+    expect(minutes.text.split('\n')).toContain(failureLine);
+    expect(minutes.text).not.toContain('undefined');
     expect(item.failures).toEqual([
       expect.objectContaining({
         rule: 'joint_group_related_members',
