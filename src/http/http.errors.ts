@@ -4,6 +4,7 @@ import { errorFactory, type ErrorTable } from '../errors';
 export const HTTP_ERRORS = {
   validation_failed: { status: 400, title: 'The request is not valid' },
   malformed_json: { status: 400, title: 'The body is not valid JSON' },
+  duplicate_json_key: { status: 400, title: 'The body names a member twice in one object' },
   invalid_text: { status: 400, title: 'Text contains characters that cannot be stored' },
   invalid_cursor: { status: 400, title: 'The cursor is not valid' },
   bad_request: { status: 400, title: 'Bad request' },
