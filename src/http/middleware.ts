@@ -7,6 +7,7 @@ import { AppError } from '../errors';
 import { TransactionRetriesExhausted } from '../db/transaction';
 import { findDuplicateKey } from './duplicate-keys';
 import { httpError } from './http.errors';
+import { problemDocument } from './problem';
 
 export const BODY_LIMIT = '1mb';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -143,19 +144,7 @@ export function problemHandler(): ErrorRequestHandler {
     res
       .status(problem.status)
       .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          // Extensions first: they can never replace a member RFC 9457 or our clients rely on.
-          ...problem.extensions,
-          type: `urn:huzhu:problem:${problem.code}`,
-          title: problem.title,
-          status: problem.status,
-          detail: problem.detail,
-          code: problem.code,
-          instance: req.originalUrl,
-          requestId: String(req.id),
-        }),
-      );
+      .send(problemDocument(problem, { instance: req.originalUrl, requestId: String(req.id) }));
   };
 }
 
