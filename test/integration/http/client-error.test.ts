@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import net from 'node:net';
 import pino from 'pino';
 import { answerClientErrors } from '../../../src/http/client-error';
@@ -31,9 +31,9 @@ afterAll(async () => {
 });
 
 /** Writes `raw` on a fresh connection and reads until the server closes it. */
-function exchange(raw: string): Promise<string> {
+function exchange(raw: string, to = port): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(to, '127.0.0.1');
     let received = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (received += chunk));
@@ -133,6 +133,28 @@ describe('requests the HTTP parser refuses', () => {
     expect(responses.map((response) => response.status)).toEqual([401, 400]);
     expect(JSON.parse(responses[0]!.body)).toMatchObject({ code: 'invalid_credentials' });
     expectProblemResponse(responses[1]!, 400, 'malformed_request');
+  });
+
+  test('when a request does not arrive in time, then the answer is a 408 problem+json', async () => {
+    // Node checks for late requests every connectionsCheckingInterval: a short one keeps this quick.
+    const strict = http.createServer(
+      { requestTimeout: 200, headersTimeout: 200, connectionsCheckingInterval: 50 },
+      h.app,
+    );
+    answerClientErrors(strict, pino({ level: 'silent' }));
+    await new Promise<void>((resolve) => strict.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const text = await exchange(
+        'GET /healthz HTTP/1.1\r\nHost: localhost\r\n',
+        (strict.address() as net.AddressInfo).port,
+      );
+
+      const responses = responsesIn(text);
+      expect(responses).toHaveLength(1);
+      expectProblemResponse(responses[0]!, 408, 'request_timeout');
+    } finally {
+      await new Promise<void>((resolve) => strict.close(() => resolve()));
+    }
   });
 
   test('when a client sends garbage and resets the connection, then the server goes on answering others', async () => {
