@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
 import { auditRoutes } from './audit/audit.routes';
 import { AuditService } from './audit/audit.service';
-import { authRoutes, loginRateLimits } from './auth/auth.routes';
+import { authRoutes, loginThrottles } from './auth/auth.routes';
 import { AuthService, UserService } from './auth/auth.service';
+import { LoginThrottle } from './auth/login-throttle';
 import { TokenService } from './auth/tokens';
 import type { Clock } from './clock';
 import type { Config, JwtKey } from './config';
@@ -137,6 +138,8 @@ export interface AppDeps {
   services: Services;
   /** Set while the server drains on shutdown: /readyz answers 503 so no new traffic is sent. */
   isDraining?: () => boolean;
+  /** Failed logins and the waits they impose; by default one for this app, from the config. */
+  loginThrottle?: LoginThrottle;
 }
 
 /** The Express app, without listen(): the server and the tests both use it. */
@@ -188,7 +191,10 @@ export function createApp(deps: AppDeps): express.Express {
 
   const api = Router();
   api.use(jsonBody());
-  api.post('/auth/login', loginRateLimits(deps.config));
+  api.post(
+    '/auth/login',
+    loginThrottles(deps.config, deps.loginThrottle ?? new LoginThrottle(deps.config.login, deps.clock)),
+  );
   mountRoutes(api, context, ROUTES);
   app.use(API_PREFIX, api);
 

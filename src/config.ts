@@ -56,7 +56,10 @@ const envSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('huzhu-api'),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(3600),
   LOGIN_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
-  LOGIN_MAX_FAILURES_PER_USERNAME: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME_AND_IP: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME: z.coerce.number().int().min(1).max(100_000).default(50),
+  LOGIN_DELAY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(500),
+  LOGIN_DELAY_MAX_MS: z.coerce.number().int().min(1).max(60_000).default(5000),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   TRUST_PROXY: booleanFromEnv.default(false),
   HOLD_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
@@ -86,10 +89,27 @@ export interface Config {
     audience: string;
     ttlSeconds: number;
   };
-  login: { maxPerIp: number; maxFailuresPerUsername: number; windowSeconds: number };
+  login: LoginLimits;
   trustProxy: boolean;
   holdSweepSeconds: number;
   shutdownGraceSeconds: number;
+}
+
+/**
+ * Login throttling (docs/adr/0005-auth.md): attempts per address are refused past `maxPerIp`;
+ * failures slow later attempts down, never lock a username out.
+ */
+export interface LoginLimits {
+  /** Attempts per client address in a window; more are refused (429). */
+  maxPerIp: number;
+  /** Failures of one username from one address answered at once; later attempts from there wait. */
+  delayAfterFailuresPerUsernameAndIp: number;
+  /** Failures of one username from all addresses answered at once; later attempts from anywhere wait. */
+  delayAfterFailuresPerUsername: number;
+  /** The first wait; each further failure doubles it, up to `delayMaxMs`. */
+  delayBaseMs: number;
+  delayMaxMs: number;
+  windowSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -115,6 +135,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'JWT_SECRET: required when DATABASE_URL is set (at least 32 bytes, e.g. `openssl rand -hex 32`)',
     ]);
   }
+  if (present.LOGIN_MAX_FAILURES_PER_USERNAME !== undefined) {
+    // It locked a username out for everyone; its successor only slows one address down.
+    throw new ConfigError([
+      'LOGIN_MAX_FAILURES_PER_USERNAME: no longer used; failed logins now slow answers down instead of locking the username out. Set LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME_AND_IP (one address) and LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME (all addresses) instead',
+    ]);
+  }
+  if (e.LOGIN_DELAY_MAX_MS < e.LOGIN_DELAY_BASE_MS) {
+    throw new ConfigError([
+      `LOGIN_DELAY_MAX_MS: ${e.LOGIN_DELAY_MAX_MS} is below LOGIN_DELAY_BASE_MS (${e.LOGIN_DELAY_BASE_MS})`,
+    ]);
+  }
   const previous = e.JWT_PREVIOUS_KEYS ?? [];
   if (previous.some((key) => key.kid === e.JWT_KID)) {
     throw new ConfigError([`JWT_PREVIOUS_KEYS: kid "${e.JWT_KID}" is already the current JWT_KID`]);
@@ -137,7 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     login: {
       maxPerIp: e.LOGIN_MAX_PER_IP,
-      maxFailuresPerUsername: e.LOGIN_MAX_FAILURES_PER_USERNAME,
+      delayAfterFailuresPerUsernameAndIp: e.LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME_AND_IP,
+      delayAfterFailuresPerUsername: e.LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME,
+      delayBaseMs: e.LOGIN_DELAY_BASE_MS,
+      delayMaxMs: e.LOGIN_DELAY_MAX_MS,
       windowSeconds: e.LOGIN_WINDOW_SECONDS,
     },
     trustProxy: e.TRUST_PROXY,

@@ -6,6 +6,7 @@ import { systemClock } from './clock';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase, resolveJwtKey } from './db/bootstrap';
 import { migrateLatest } from './db/migrate';
+import { answerClientErrors } from './http/client-error';
 import { scheduleJobs } from './jobs/jobs';
 
 /**
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
       services,
       isDraining: () => draining,
     });
-    const server = await listen(app, config);
+    const server = await listen(app, config, logger);
     const stopJobs = scheduleJobs({ db: database.db, clock: systemClock, services, logger }, config.holdSweepSeconds);
     printBanner(server, config);
     const shutdown = async (signal: string): Promise<void> => {
@@ -62,10 +63,11 @@ async function main(): Promise<void> {
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
+function listen(app: ReturnType<typeof createApp>, config: Config, logger: Logger): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(server)));
     server.once('error', reject);
+    answerClientErrors(server, logger);
   });
 }
 

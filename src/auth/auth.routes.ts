@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Config } from '../config';
@@ -7,6 +7,7 @@ import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { timestamp, uuid } from '../http/schemas';
 import { AUTH_ERRORS } from './auth.errors';
 import { normalizeUsername, type UserView } from './auth.service';
+import type { LoginOutcome, LoginThrottle } from './login-throttle';
 import { ROLES } from './principal';
 import { PASSWORD_LENGTH_MAX } from './password';
 
@@ -44,7 +45,7 @@ export const authRoutes: AnyRoute[] = [
     operationId: 'login',
     summary: 'Exchange a username and password for a bearer token (valid one hour at most)',
     description:
-      'Failures take the same time and give the same answer for an unknown user and a wrong password. Attempts are limited per client address and per username (429 with Retry-After).',
+      'Failures take the same time and give the same answer for an unknown user and a wrong password. Attempts are limited per client address (429 with Retry-After). Past a few failures of one username from one address, or many from all addresses, answers are slowed (a wait that doubles with each failure, up to a few seconds); a username is never locked out.',
     tag: TAG,
     permission: 'public',
     body: loginBody,
@@ -85,10 +86,11 @@ export const authRoutes: AnyRoute[] = [
 ];
 
 /**
- * Two limits in front of the login route: attempts per client address, and failed attempts per
- * username (successful logins do not count). Both answer 429 problem+json with Retry-After.
+ * In front of the login route: attempts per client address are limited (429 problem+json with
+ * Retry-After); then failures slow attempts down per username and address, and per username
+ * (LoginThrottle), without ever refusing one.
  */
-export function loginRateLimits(config: Config): RequestHandler[] {
+export function loginThrottles(config: Config, throttle: LoginThrottle): RequestHandler[] {
   const windowMs = config.login.windowSeconds * 1000;
   const refuse: RequestHandler = (req, res, next) => {
     const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
@@ -110,20 +112,33 @@ export function loginRateLimits(config: Config): RequestHandler[] {
     limit: config.login.maxPerIp,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+    keyGenerator: (req) => clientAddress(req),
     handler: refuse,
   });
-  const perUsername = rateLimit({
-    windowMs,
-    limit: config.login.maxFailuresPerUsername,
-    standardHeaders: false,
-    legacyHeaders: false,
-    skipSuccessfulRequests: true,
-    keyGenerator: (req) => {
-      const username = (req.body as { username?: unknown } | undefined)?.username;
-      return `user:${typeof username === 'string' ? normalizeUsername(username).slice(0, 64) : ''}`;
-    },
-    handler: refuse,
-  });
-  return [perIp, perUsername];
+  const slowDown: RequestHandler = async (req, res, next) => {
+    const username = (req.body as { username?: unknown } | undefined)?.username;
+    // Without a username there is nothing to count: validation refuses the body.
+    if (typeof username !== 'string') {
+      next();
+      return;
+    }
+    const attempt = throttle.begin(normalizeUsername(username).slice(0, 64), clientAddress(req));
+    // Settled by the answer actually sent; an attempt whose answer never finishes stays a failure.
+    res.once('finish', () => attempt.settle(outcomeOf(res.statusCode)));
+    if (attempt.delayMs > 0) await throttle.wait(attempt.delayMs);
+    next();
+  };
+  return [perIp, slowDown];
+}
+
+/** The address a limit is keyed by: an IPv6 client is its /56 network, as it could use any address in it. */
+function clientAddress(req: Request): string {
+  return ipKeyGenerator(req.ip ?? 'unknown');
+}
+
+function outcomeOf(status: number): LoginOutcome {
+  if (status === 200) return 'succeeded';
+  // The login route answers 401 only for a wrong username or password.
+  if (status === 401) return 'failed';
+  return 'void';
 }

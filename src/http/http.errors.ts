@@ -4,9 +4,13 @@ import { errorFactory, type ErrorTable } from '../errors';
 export const HTTP_ERRORS = {
   validation_failed: { status: 400, title: 'The request is not valid' },
   malformed_json: { status: 400, title: 'The body is not valid JSON' },
+  duplicate_json_key: { status: 400, title: 'The body names a member twice in one object' },
   invalid_text: { status: 400, title: 'Text contains characters that cannot be stored' },
   invalid_cursor: { status: 400, title: 'The cursor is not valid' },
   bad_request: { status: 400, title: 'Bad request' },
+  malformed_request: { status: 400, title: 'The request is not valid HTTP' },
+  request_timeout: { status: 408, title: 'The request did not arrive in time' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
   idempotency_key_required: { status: 400, title: 'This request needs an Idempotency-Key header' },
   idempotency_key_invalid: { status: 400, title: 'The Idempotency-Key header is not valid' },
   idempotency_key_reused: {

@@ -5,7 +5,9 @@ import { pinoHttp } from 'pino-http';
 import { isStorableText } from '../audit/canonical-json';
 import { AppError } from '../errors';
 import { TransactionRetriesExhausted } from '../db/transaction';
+import { findDuplicateKey } from './duplicate-keys';
 import { httpError } from './http.errors';
+import { problemDocument } from './problem';
 
 export const BODY_LIMIT = '1mb';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -29,8 +31,33 @@ export function requestLogger(logger: Logger): RequestHandler {
   });
 }
 
-/** JSON bodies only, at most 1 MB, and no text PostgreSQL could not store. */
+/**
+ * JSON bodies only, at most 1 MB, as I-JSON (RFC 7493): UTF-8, no member named twice in one object,
+ * and no text PostgreSQL could not store.
+ */
 export function jsonBody(): RequestHandler[] {
+  // Found while the raw bytes are at hand, refused once they have parsed: text that is not JSON at
+  // all is a malformed_json, whatever it repeats.
+  const duplicateKeys = new WeakMap<object, string>();
+  const verify = (req: object, _res: unknown, body: Buffer, encoding: string): void => {
+    if (encoding !== 'utf-8') {
+      throw httpError('unsupported_media_type', `Send JSON as UTF-8 (RFC 8259 §8.1), not ${encoding}.`);
+    }
+    const pointer = findDuplicateKey(body, JSON_DEPTH_MAX + 1);
+    if (pointer !== undefined) duplicateKeys.set(req, pointer);
+  };
+  const refuseDuplicateKeys: RequestHandler = (req, _res, next) => {
+    const pointer = duplicateKeys.get(req);
+    if (pointer !== undefined) {
+      next(
+        httpError('duplicate_json_key', `The member at ${pointer} is named more than once in its object.`, {
+          pointer,
+        }),
+      );
+      return;
+    }
+    next();
+  };
   const requireJson: RequestHandler = (req, _res, next) => {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (hasBody && !req.is('application/json') && !req.is('application/*+json')) {
@@ -62,12 +89,17 @@ export function jsonBody(): RequestHandler[] {
   };
   return [
     requireJson,
-    express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
+    express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], verify }),
+    refuseDuplicateKeys,
     checkText,
   ];
 }
 
-/** Deeper bodies are refused before anything walks them; no request of ours nests near this. */
+/**
+ * Deeper bodies are refused before anything walks them; no request of ours nests near this. A text
+ * with more than JSON_DEPTH_MAX + 1 containers open at once holds a value deeper than this, so the
+ * duplicate scan stops there.
+ */
 const JSON_DEPTH_MAX = 32;
 
 function depthOf(value: unknown, depth = 0): number {
@@ -112,19 +144,7 @@ export function problemHandler(): ErrorRequestHandler {
     res
       .status(problem.status)
       .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          // Extensions first: they can never replace a member RFC 9457 or our clients rely on.
-          ...problem.extensions,
-          type: `urn:huzhu:problem:${problem.code}`,
-          title: problem.title,
-          status: problem.status,
-          detail: problem.detail,
-          code: problem.code,
-          instance: req.originalUrl,
-          requestId: String(req.id),
-        }),
-      );
+      .send(problemDocument(problem, { instance: req.originalUrl, requestId: String(req.id) }));
   };
 }
 

@@ -67,7 +67,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     JWT_SECRET: TEST_JWT_KEY.secret,
     JWT_KID: TEST_JWT_KEY.kid,
     LOGIN_MAX_PER_IP: '100000',
-    LOGIN_MAX_FAILURES_PER_USERNAME: '1000',
+    LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME_AND_IP: '1000',
+    LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME: '100000',
     HOLD_SWEEP_SECONDS: '0',
     ...env,
   });

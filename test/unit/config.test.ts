@@ -27,7 +27,14 @@ describe('loadConfig', () => {
       dataDir: path.resolve('./var'),
       demo: true,
       jwt: { current: undefined, previous: [], issuer: 'huzhu', audience: 'huzhu-api', ttlSeconds: 3600 },
-      login: { maxPerIp: 30, maxFailuresPerUsername: 5, windowSeconds: 900 },
+      login: {
+        maxPerIp: 30,
+        delayAfterFailuresPerUsernameAndIp: 5,
+        delayAfterFailuresPerUsername: 50,
+        delayBaseMs: 500,
+        delayMaxMs: 5000,
+        windowSeconds: 900,
+      },
       trustProxy: false,
       holdSweepSeconds: 60,
       shutdownGraceSeconds: 20,
@@ -75,12 +82,22 @@ describe('loadConfig', () => {
     ['TRUST_PROXY', { TRUST_PROXY: 'on' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['DB_POOL_MAX', { DB_POOL_MAX: '0' }],
+    ['LOGIN_DELAY_BASE_MS', { LOGIN_DELAY_BASE_MS: '0' }],
+    ['LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME_AND_IP', { LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME_AND_IP: '0' }],
+    ['LOGIN_DELAY_MAX_MS', { LOGIN_DELAY_BASE_MS: '2000', LOGIN_DELAY_MAX_MS: '1000' }],
+    ['LOGIN_MAX_FAILURES_PER_USERNAME', { LOGIN_MAX_FAILURES_PER_USERNAME: '5' }],
   ])('when %s is bad (%j), then a ConfigError names the variable', (variable, env) => {
     const error = configErrorOf(env);
     expect(error.name).toBe('ConfigError');
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]?.startsWith(`${variable}: `)).toBe(true);
     expect(error.message).toContain(`  - ${variable}: `);
+  });
+
+  it('when the retired LOGIN_MAX_FAILURES_PER_USERNAME is set, then start-up stops and names its successors', () => {
+    const [problem] = configErrorOf({ LOGIN_MAX_FAILURES_PER_USERNAME: '5' }).problems;
+    expect(problem).toContain('LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME_AND_IP');
+    expect(problem).toContain('LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME ');
   });
 
   it('when several variables are bad, then every one of them is named', () => {

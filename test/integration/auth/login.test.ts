@@ -1,5 +1,8 @@
 import jwt from 'jsonwebtoken';
-import type { Response } from 'supertest';
+import pino from 'pino';
+import request, { type Response } from 'supertest';
+import { createApp } from '../../../src/app';
+import { LoginThrottle } from '../../../src/auth/login-throttle';
 import { createFund, createMember } from '../../helpers/factories';
 import { makeUser, startHarness, TEST_JWT_KEY, unique, type Harness } from '../../helpers/harness';
 import { expectProblem, PASSWORD, stableProblem } from './problem';
@@ -10,9 +13,15 @@ const FAILURE_MS_MIN = 380;
 /** Far above the 400 ms floor, so a loaded machine does not fail the test. */
 const FAILURE_MS_MAX = 5000;
 
-async function timedLogin(h: Harness, body: unknown): Promise<{ response: Response; elapsedMs: number }> {
+async function timedLogin(
+  h: Harness,
+  body: unknown,
+  forwardedFor?: string,
+): Promise<{ response: Response; elapsedMs: number }> {
   const started = Date.now();
-  const response = await h.http.post(LOGIN).send(body as object);
+  const request = h.http.post(LOGIN);
+  if (forwardedFor !== undefined) void request.set('X-Forwarded-For', forwardedFor);
+  const response = await request.send(body as object);
   return { response, elapsedMs: Date.now() - started };
 }
 
@@ -184,54 +193,195 @@ describe('login with default limits', () => {
   });
 });
 
-describe('login with a limit of three failures per username', () => {
+/** Two client addresses, told apart by X-Forwarded-For behind a trusted proxy. */
+const ADDRESS_A = '203.0.113.10';
+const ADDRESS_B = '198.51.100.20';
+
+describe('login slowed, never locked, per username and address', () => {
+  const delayBaseMs = 300;
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ LOGIN_MAX_FAILURES_PER_USERNAME: '3', LOGIN_MAX_PER_IP: '100000' });
+    h = await startHarness({
+      TRUST_PROXY: 'true',
+      LOGIN_MAX_PER_IP: '100000',
+      LOGIN_DELAY_AFTER_FAILURES_PER_USERNAME_AND_IP: '3',
+      LOGIN_DELAY_BASE_MS: String(delayBaseMs),
+      LOGIN_DELAY_MAX_MS: String(delayBaseMs * 2),
+    });
   });
   afterAll(async () => {
     await h.close();
   });
 
-  test('when a username has failed three times, then the fourth attempt is 429 with Retry-After while another username still gets 401', async () => {
-    const target = await makeUser(h, 'committee');
-    const other = await makeUser(h, 'auditor');
+  test('when address A has guessed wrong past its budget, then A is slowed but never refused, and the user logs in from B meanwhile', async () => {
+    const user = await makeUser(h, 'committee');
+    const from = (address: string, body: object) => timedLogin(h, body, address);
     // Case variants of one username share its budget.
-    const spellings = [target.username, target.username.toUpperCase(), ` ${target.username} `];
-    for (const username of spellings) {
-      expectProblem(
-        await h.http.post(LOGIN).send({ username, password: 'wrong password!!' }),
-        401,
-        'invalid_credentials',
-      );
+    for (const username of [user.username, user.username.toUpperCase(), ` ${user.username} `]) {
+      const guess = await from(ADDRESS_A, { username, password: 'wrong password!!' });
+      expectProblem(guess.response, 401, 'invalid_credentials');
     }
 
-    const fourth = await h.http.post(LOGIN).send({ username: target.username, password: 'wrong password!!' });
+    const slowed = await from(ADDRESS_A, { username: user.username, password: 'wrong password!!' });
+    const owner = await from(ADDRESS_B, { username: user.username, password: PASSWORD });
+    const rightFromA = await from(ADDRESS_A, { username: user.username, password: PASSWORD });
 
-    expectProblem(fourth, 429, 'too_many_login_attempts');
-    const retryAfter = Number(fourth.headers['retry-after']);
-    expect(Number.isInteger(retryAfter)).toBe(true);
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(900);
-    expect(fourth.body.retryAfterSeconds).toBe(retryAfter);
+    expectProblem(slowed.response, 401, 'invalid_credentials');
+    expect(slowed.response.headers['retry-after']).toBeUndefined();
+    expect(slowed.elapsedMs).toBeGreaterThanOrEqual(delayBaseMs + FAILURE_MS_MIN);
+    expect(owner.response.status).toBe(200);
+    expect(owner.response.body.user.id).toBe(user.id);
+    // Slowed twice as long now, and still answered: a throttle, not a lock.
+    expect(rightFromA.response.status).toBe(200);
+    expect(rightFromA.elapsedMs).toBeGreaterThanOrEqual(delayBaseMs * 2 - 20);
+  });
+});
 
-    const rightPassword = await h.http.post(LOGIN).send({ username: target.username, password: PASSWORD });
-    expectProblem(rightPassword, 429, 'too_many_login_attempts');
-
-    const otherUser = await h.http.post(LOGIN).send({ username: other.username, password: 'wrong password!!' });
-    expectProblem(otherUser, 401, 'invalid_credentials');
-    const otherLogin = await h.http.post(LOGIN).send({ username: other.username, password: PASSWORD });
-    expect(otherLogin.status).toBe(200);
+describe('login waits, as the throttle decides them', () => {
+  const delayBaseMs = 300;
+  const delayMaxMs = 1000;
+  const windowSeconds = 900;
+  let h: Harness;
+  let http: ReturnType<typeof request>;
+  /** The wait of each attempt that had to wait, in the order they began waiting. */
+  let waits: number[];
+  beforeAll(async () => {
+    h = await startHarness({ TRUST_PROXY: 'true', LOGIN_MAX_PER_IP: '100000' });
+    const limits = {
+      ...h.config.login,
+      delayAfterFailuresPerUsernameAndIp: 3,
+      delayAfterFailuresPerUsername: 8,
+      delayBaseMs,
+      delayMaxMs,
+      windowSeconds,
+    };
+    // The real throttle on the real app; only its sleeping is replaced, by a record of each wait.
+    const loginThrottle = new LoginThrottle(limits, h.clock, async (ms) => {
+      waits.push(ms);
+    });
+    const app = createApp({
+      db: h.db,
+      config: h.config,
+      logger: pino({ level: 'silent' }),
+      clock: h.clock,
+      services: h.services,
+      loginThrottle,
+    });
+    http = request(app);
+  });
+  beforeEach(() => {
+    waits = [];
+  });
+  afterAll(async () => {
+    await h.close();
   });
 
-  test('when a username logs in successfully four times, then none of them counts against the limit', async () => {
+  /** One attempt from `address`; its status and the wait it had (0: none). */
+  async function attempt(address: string, username: string, password: string): Promise<[number, number]> {
+    const before = waits.length;
+    const response = await http.post(LOGIN).set('X-Forwarded-For', address).send({ username, password });
+    expect(waits.length - before).toBeLessThanOrEqual(1);
+    return [response.status, waits[before] ?? 0];
+  }
+
+  test('when A fails past its budget, then each failure doubles its wait up to the maximum, while B waits for nothing', async () => {
+    const user = await makeUser(h, 'auditor');
+    const wrong = 'wrong password!!';
+    const fromA: [number, number][] = [];
+    for (let guess = 1; guess <= 6; guess += 1) fromA.push(await attempt(ADDRESS_A, user.username, wrong));
+
+    const wrongFromB = await attempt(ADDRESS_B, user.username, wrong);
+    const ownerFromB = await attempt(ADDRESS_B, user.username, PASSWORD);
+
+    expect(fromA).toEqual([
+      [401, 0],
+      [401, 0],
+      [401, 0],
+      [401, delayBaseMs],
+      [401, delayBaseMs * 2],
+      // 4 × 300 ms, held at the maximum.
+      [401, delayMaxMs],
+    ]);
+    expect(wrongFromB).toEqual([401, 0]);
+    expect(ownerFromB).toEqual([200, 0]);
+  });
+
+  test('when the right password is given from a slowed address, then it waits, logs in, and that address starts afresh', async () => {
+    const user = await makeUser(h, 'auditor');
+    for (let guess = 1; guess <= 3; guess += 1) await attempt(ADDRESS_A, user.username, 'wrong password!!');
+
+    const right = await attempt(ADDRESS_A, user.username, PASSWORD);
+    const nextWrong = await attempt(ADDRESS_A, user.username, 'wrong password!!');
+
+    expect(right).toEqual([200, delayBaseMs]);
+    expect(nextWrong).toEqual([401, 0]);
+  });
+
+  test('when one user logs in four times from one address, then none of it counts: a later failure does not wait', async () => {
     const user = await makeUser(h, 'admin');
-    for (let attempt = 1; attempt <= 4; attempt += 1) {
-      const response = await h.http.post(LOGIN).send({ username: user.username, password: PASSWORD });
-      expect({ attempt, status: response.status }).toEqual({ attempt, status: 200 });
+    for (let login = 1; login <= 4; login += 1)
+      expect(await attempt(ADDRESS_A, user.username, PASSWORD)).toEqual([200, 0]);
+
+    expect(await attempt(ADDRESS_A, user.username, 'wrong password!!')).toEqual([401, 0]);
+  });
+
+  test('when a request is refused before any password is checked, then it does not count', async () => {
+    const user = await makeUser(h, 'auditor');
+    for (let refused = 1; refused <= 5; refused += 1) {
+      const response = await http
+        .post(LOGIN)
+        .set('X-Forwarded-For', ADDRESS_A)
+        .send({ username: user.username, password: PASSWORD, remember: true });
+      expectProblem(response, 400, 'validation_failed');
     }
-    const failure = await h.http.post(LOGIN).send({ username: user.username, password: 'wrong password!!' });
-    expectProblem(failure, 401, 'invalid_credentials');
+
+    expect(await attempt(ADDRESS_A, user.username, 'wrong password!!')).toEqual([401, 0]);
+    expect(waits).toEqual([]);
+  });
+
+  test('when guesses are spread over many addresses, then past the budget for the username everyone waits, the owner too, and the owner still logs in', async () => {
+    const user = await makeUser(h, 'committee');
+    for (let address = 1; address <= 8; address += 1) {
+      expect(await attempt(`192.0.2.${address}`, user.username, 'wrong password!!')).toEqual([401, 0]);
+    }
+
+    const nextGuess = await attempt('192.0.2.9', user.username, 'wrong password!!');
+    const owner = await attempt(ADDRESS_B, user.username, PASSWORD);
+    const otherUser = await makeUser(h, 'committee');
+    const unaffected = await attempt('192.0.2.10', otherUser.username, PASSWORD);
+
+    expect(nextGuess).toEqual([401, delayBaseMs]);
+    // The owner's success does not wipe the spread failures: it takes back only its own attempt.
+    expect(owner).toEqual([200, delayBaseMs * 2]);
+    expect(await attempt('192.0.2.11', user.username, 'wrong password!!')).toEqual([401, delayBaseMs * 2]);
+    expect(unaffected).toEqual([200, 0]);
+  });
+
+  test('when guesses from one address are sent side by side, then they wait longer and longer as if sent one by one', async () => {
+    const user = await makeUser(h, 'auditor');
+
+    const statuses = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        http
+          .post(LOGIN)
+          .set('X-Forwarded-For', ADDRESS_A)
+          .send({ username: user.username, password: 'wrong password!!' })
+          .then((response) => response.status),
+      ),
+    );
+
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    expect([...waits].sort((a, b) => a - b)).toEqual([delayBaseMs, delayBaseMs * 2]);
+  });
+
+  test('when the window has passed since the first failure, then the address and the username start afresh', async () => {
+    const user = await makeUser(h, 'auditor');
+    for (let guess = 1; guess <= 6; guess += 1) await attempt(ADDRESS_A, user.username, 'wrong password!!');
+    expect(await attempt(ADDRESS_A, user.username, 'wrong password!!')).toEqual([401, delayMaxMs]);
+
+    h.clock.advance(windowSeconds * 1000);
+
+    expect(await attempt(ADDRESS_A, user.username, 'wrong password!!')).toEqual([401, 0]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -46,6 +47,19 @@ async function waitFor(server: Running, pattern: RegExp, timeoutMs = 60_000): Pr
   throw new Error(`timed out waiting for ${pattern}:\n${server.output()}`);
 }
 
+/** Writes `raw` on a fresh connection to `url` and reads until the server closes it. */
+function rawExchange(url: URL, raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write(raw);
+  });
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -71,6 +85,12 @@ describe('the server process', () => {
       const [, base] = await waitFor(server, /Huzhu is running at (http:\/\/\S+)/);
       expect(server.output()).toMatch(/admin\s+admin\s+demo-admin-pass/);
       expect(server.output()).toContain('/docs');
+
+      // A request Node's parser refuses gets the service's problem+json, not a bare status line.
+      const refused = await rawExchange(new URL(base!), 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: \u0001\r\n\r\n');
+      expect(refused).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(refused).toContain('\r\nContent-Type: application/problem+json\r\n');
+      expect(refused).toContain('"code":"malformed_request"');
 
       const login = await fetch(`${base}/api/v1/auth/login`, {
         method: 'POST',
