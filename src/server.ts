@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'huzhu' } });
-  const database = await openDatabase(config, logger, { whenRunning: 'adopt' });
+  const database = await openDatabase(config, logger, { whenRunning: 'adopt', restart: true });
   let draining = false;
   try {
     const applied = await migrateLatest(database.db);
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
       clock: systemClock,
       services,
       isDraining: () => draining,
+      databaseHealth: () => database.health(),
     });
     const server = await listen(app, config);
     const stopJobs = scheduleJobs({ db: database.db, clock: systemClock, services, logger }, config.holdSweepSeconds);

@@ -4,27 +4,44 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config, JwtKey } from '../config';
-import { EmbeddedPostgres } from './embedded';
+import { EmbeddedPostgres, type EmbeddedState } from './embedded';
 import { createDb } from './knex';
 
 export const EMBEDDED_DATABASE = 'huzhu';
+
+/**
+ * `up`: the database is there, or is external (then only a query can tell; /readyz asks);
+ * `recovering`: the embedded server died and is being restarted; `unrecoverable`: it could not be
+ * restarted, and only a restart of the service can help.
+ */
+export type DatabaseHealth = 'up' | 'recovering' | 'unrecoverable';
 
 export interface Database {
   db: Knex;
   /** Set when we started (or adopted) the embedded server. */
   embedded: EmbeddedPostgres | undefined;
+  health(): DatabaseHealth;
   /** Closes the pool, then stops the embedded server if we own it. */
   close(): Promise<void>;
 }
 
+const HEALTH_OF_EMBEDDED: Record<EmbeddedState, DatabaseHealth> = {
+  running: 'up',
+  restarting: 'recovering',
+  failed: 'unrecoverable',
+  // Only while the service itself shuts down.
+  stopped: 'recovering',
+};
+
 /**
  * The database the config points at: DATABASE_URL, or an embedded PostgreSQL whose data lives in
  * `<HUZHU_DATA_DIR>/postgres`, started (or, for the CLI next to a running server, attached to).
+ * With `restart` (the service), an embedded server that dies is started again (ADR 0006).
  */
 export async function openDatabase(
   config: Config,
   logger: Logger,
-  options: { whenRunning: 'attach' | 'adopt' },
+  options: { whenRunning: 'attach' | 'adopt'; restart?: boolean },
 ): Promise<Database> {
   let connectionString = config.databaseUrl;
   let embedded: EmbeddedPostgres | undefined;
@@ -34,16 +51,23 @@ export async function openDatabase(
       dataDir: config.dataDir,
       durable: true,
       whenRunning: options.whenRunning,
+      restarts: options.restart ? { attemptsMax: config.embeddedRestartsMax } : undefined,
       onLog: (level, line) => log[level](line),
     });
     await embedded.ensureDatabase(EMBEDDED_DATABASE);
     connectionString = embedded.connectionString(EMBEDDED_DATABASE);
     logger.info({ port: embedded.port, dataDir: config.dataDir }, 'embedded PostgreSQL ready');
   }
-  const db = createDb({ connectionString, poolMax: config.dbPoolMax });
+  const poolLog = logger.child({ component: 'pool' });
+  const db = createDb({
+    connectionString,
+    poolMax: config.dbPoolMax,
+    onLog: (level, message) => poolLog[level](message),
+  });
   return {
     db,
     embedded,
+    health: () => (embedded === undefined ? 'up' : HEALTH_OF_EMBEDDED[embedded.state]),
     close: async () => {
       await db.destroy();
       await embedded?.stop();

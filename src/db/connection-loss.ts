@@ -12,10 +12,10 @@
  * from the error's code otherwise (`isDatabaseUnavailable`); never from its message.
  */
 
-/** Thrown in place of a failure that the loss of the database connection caused. */
+/** Thrown in place of a failure caused by losing the database connection, or by not getting one. */
 export class DatabaseUnavailable extends Error {
   constructor(override readonly cause: unknown) {
-    super(`the database connection was lost: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`the database is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'DatabaseUnavailable';
   }
 }
