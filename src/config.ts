@@ -102,6 +102,21 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A setting that parses but does not work where it points (a server that does not answer, a
+ * directory that cannot be made): one line that names the variable, what is wrong and the fix.
+ */
+export class SettingError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+    fix: string,
+  ) {
+    super(`${variable}: ${problem}; ${fix}`);
+    this.name = 'SettingError';
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty (or blank) variables count as unset: `PORT= npm start` means "default", and a blank
   // value never coerces to 0.

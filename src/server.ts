@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { DEMO_USERS, seedDemo } from '../seeds/demo';
 import { API_PREFIX, createApp, createServices } from './app';
 import { systemClock } from './clock';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, SettingError, type Config } from './config';
 import { openDatabase, resolveJwtKey } from './db/bootstrap';
 import { migrateLatest } from './db/migrate';
 import { scheduleJobs } from './jobs/jobs';
@@ -108,6 +108,11 @@ function printBanner(server: Server, config: Config): void {
 }
 
 main().catch((error: unknown) => {
+  // A setting that does not work: its one line says what to change, a stack would only hide it.
+  if (error instanceof SettingError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(
     `huzhu failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
