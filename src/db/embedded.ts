@@ -53,6 +53,8 @@ const STOP_TIMEOUT_MS = 30_000;
 const FOREIGN_WATCH_MS = 1000;
 const RESTART_PAUSE_FIRST_MS = 250;
 const RESTART_PAUSE_MAX_MS = 5000;
+/** A server that dies sooner than this after a restart counts as that restart's failure. */
+const RESTART_STABLE_MS = 60_000;
 
 interface RunAs {
   uid: number;
@@ -82,6 +84,9 @@ export class EmbeddedPostgres {
   private current: ServerProcess;
   private stateNow: EmbeddedState = 'running';
   private stopping = false;
+  /** Restart attempts spent since the server last stayed up for RESTART_STABLE_MS. */
+  private restartAttempts = 0;
+  private restartedAt = 0;
   private foreignWatch: NodeJS.Timeout | undefined;
   private readonly removeExitHook: () => void;
 
@@ -246,7 +251,8 @@ export class EmbeddedPostgres {
    * The server died by itself: start it again on the same cluster and port, so that every
    * connection string handed out stays valid. PostgreSQL recovers the cluster from its WAL. Right
    * after a kill -9 the dead server's backends may still hold its shared memory for a moment (the
-   * new one then refuses to start): hence the attempts, with a pause that doubles.
+   * new one then refuses to start): hence the attempts, with a pause that doubles. They are
+   * counted until the server has stayed up for RESTART_STABLE_MS, so a crash loop ends too.
    */
   private async restart(how: string, pid: number | undefined): Promise<void> {
     if (this.stopping) return;
@@ -257,14 +263,19 @@ export class EmbeddedPostgres {
       'error',
       `PostgreSQL exited unexpectedly (pid ${pid ?? '?'}, ${how}); restarting it on ${clusterDir}, port ${this.port}`,
     );
+    // A server that keeps dying right after each restart is not recovering: its restarts count on.
+    if (Date.now() - this.restartedAt >= RESTART_STABLE_MS) this.restartAttempts = 0;
     let reason = 'no attempt was allowed';
-    for (let attempt = 1; attempt <= attemptsMax; attempt += 1) {
+    while (this.restartAttempts < attemptsMax) {
+      this.restartAttempts += 1;
+      const attempt = this.restartAttempts;
       await sleep(Math.min(RESTART_PAUSE_FIRST_MS * 2 ** (attempt - 1), RESTART_PAUSE_MAX_MS));
       if (this.stopping) return;
       const failure = await this.startAgain();
       if (this.stopping) return;
       if (failure === undefined) {
         this.stateNow = 'running';
+        this.restartedAt = Date.now();
         log('info', `PostgreSQL restarted on attempt ${attempt} of ${attemptsMax} (port ${this.port})`);
         this.supervise();
         return;
