@@ -11,6 +11,7 @@ import { LoginThrottle } from './auth/login-throttle';
 import { TokenService } from './auth/tokens';
 import type { Clock } from './clock';
 import type { Config, JwtKey } from './config';
+import type { DatabaseHealth } from './db/bootstrap';
 import { exitsRoutes } from './exits/exits.routes';
 import { ExitService } from './exits/exits.service';
 import { fundRoutes } from './funds/funds.routes';
@@ -140,6 +141,8 @@ export interface AppDeps {
   isDraining?: () => boolean;
   /** Failed logins and the waits they impose; by default one for this app, from the config. */
   loginThrottle?: LoginThrottle;
+  /** The embedded database's supervision: /healthz fails once it cannot recover (bootstrap.ts). */
+  databaseHealth?: () => DatabaseHealth;
 }
 
 /** The Express app, without listen(): the server and the tests both use it. */
@@ -162,12 +165,35 @@ export function createApp(deps: AppDeps): express.Express {
   // when it is reached over plain http on a private network.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
 
-  app.get('/healthz', (_req, res) => {
+  // Liveness fails only when restarting the process is what it takes: the embedded database
+  // could not be brought back. A database merely down or restarting is a matter of readiness.
+  app.get('/healthz', (_req, res, next) => {
+    if (deps.databaseHealth?.() === 'unrecoverable') {
+      next(
+        httpError(
+          'service_unrecoverable',
+          'The embedded PostgreSQL died and could not be restarted; restart the service (see its log for why).',
+        ),
+      );
+      return;
+    }
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res, next) => {
     if (deps.isDraining?.()) {
       next(httpError('database_unavailable', 'The server is shutting down.'));
+      return;
+    }
+    const health = deps.databaseHealth?.() ?? 'up';
+    if (health !== 'up') {
+      next(
+        httpError(
+          'database_unavailable',
+          health === 'recovering'
+            ? 'The embedded PostgreSQL is being restarted.'
+            : 'The embedded PostgreSQL could not be restarted.',
+        ),
+      );
       return;
     }
     try {

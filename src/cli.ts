@@ -5,7 +5,7 @@ import { seedDemo } from '../seeds/demo';
 import { createServices } from './app';
 import { ROLES, type Role } from './auth/principal';
 import { isIsoDate, systemClock } from './clock';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, SettingError } from './config';
 import { openDatabase, resolveJwtKey, type Database } from './db/bootstrap';
 import { migrateLatest, rollbackLast } from './db/migrate';
 import { AppError } from './errors';
@@ -199,7 +199,8 @@ async function passwordInput(fromStdin: boolean): Promise<{ password: string; ge
 main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((error: unknown) => {
-    if (error instanceof ConfigError || error instanceof AppError) process.stderr.write(`${error.message}\n`);
+    if (error instanceof ConfigError || error instanceof SettingError || error instanceof AppError)
+      process.stderr.write(`${error.message}\n`);
     else process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });

@@ -44,6 +44,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  EMBEDDED_RESTARTS_MAX: z.coerce.number().int().min(0).max(100).default(8),
   HUZHU_DATA_DIR: z.string().min(1).default('./var'),
   HUZHU_DEMO: booleanFromEnv.optional(),
   JWT_SECRET: secretFromEnv.optional(),
@@ -79,6 +80,8 @@ export interface Config {
   /** External PostgreSQL; when absent an embedded server is started under `dataDir`. */
   databaseUrl: string | undefined;
   dbPoolMax: number;
+  /** Attempts in a row to restart the embedded server after it died; then the service is unhealthy. */
+  embeddedRestartsMax: number;
   dataDir: string;
   demo: boolean;
   jwt: {
@@ -116,6 +119,21 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     this.name = 'ConfigError';
+  }
+}
+
+/**
+ * A setting that parses but does not work where it points (a server that does not answer, a
+ * directory that cannot be made): one line that names the variable, what is wrong and the fix.
+ */
+export class SettingError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+    fix: string,
+  ) {
+    super(`${variable}: ${problem}; ${fix}`);
+    this.name = 'SettingError';
   }
 }
 
@@ -157,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     dbPoolMax: e.DB_POOL_MAX,
+    embeddedRestartsMax: e.EMBEDDED_RESTARTS_MAX,
     dataDir: path.resolve(e.HUZHU_DATA_DIR),
     demo: e.HUZHU_DEMO ?? e.DATABASE_URL === undefined,
     jwt: {

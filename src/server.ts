@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { DEMO_USERS, seedDemo } from '../seeds/demo';
 import { API_PREFIX, createApp, createServices } from './app';
 import { systemClock } from './clock';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, SettingError, type Config } from './config';
 import { openDatabase, resolveJwtKey } from './db/bootstrap';
 import { migrateLatest } from './db/migrate';
 import { answerClientErrors } from './http/client-error';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'huzhu' } });
-  const database = await openDatabase(config, logger, { whenRunning: 'adopt' });
+  const database = await openDatabase(config, logger, { whenRunning: 'adopt', restart: true });
   let draining = false;
   try {
     const applied = await migrateLatest(database.db);
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       clock: systemClock,
       services,
       isDraining: () => draining,
+      databaseHealth: () => database.health(),
     });
     const server = await listen(app, config, logger);
     const stopJobs = scheduleJobs({ db: database.db, clock: systemClock, services, logger }, config.holdSweepSeconds);
@@ -109,6 +110,11 @@ function printBanner(server: Server, config: Config): void {
 }
 
 main().catch((error: unknown) => {
+  // A setting that does not work: its one line says what to change, a stack would only hide it.
+  if (error instanceof SettingError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(
     `huzhu failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

@@ -16,6 +16,8 @@ import pg from 'pg';
  * must run as the `postgres` user when we are root, and must report why it failed to start.
  */
 
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 export interface EmbeddedPostgresOptions {
   /** The cluster lives in `<dataDir>/postgres`; its superuser password in `<dataDir>/postgres.password`. */
   dataDir: string;
@@ -29,12 +31,30 @@ export interface EmbeddedPostgresOptions {
    * next to a running server) stop() leaves it running.
    */
   whenRunning?: 'fail' | 'attach' | 'adopt';
-  onLog?: (level: 'debug' | 'warn', line: string) => void;
+  /**
+   * When the server dies by itself (not by stop()), start it again on the same cluster and port, at
+   * most `attemptsMax` times in a row with a growing pause; then give up (`state` is `failed`).
+   * Without this a dead server stays dead. Ignored for a server we only attach to.
+   */
+  restarts?: { attemptsMax: number };
+  onLog?: (level: LogLevel, line: string) => void;
 }
+
+/**
+ * `running`: up (or coming up for the first time); `restarting`: it died and is being started
+ * again; `failed`: it could not be restarted, nothing more will be tried; `stopped`: by stop().
+ */
+export type EmbeddedState = 'running' | 'restarting' | 'failed' | 'stopped';
 
 const SUPERUSER = 'huzhu';
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
+/** How often a server we did not start ourselves is checked for being alive. */
+const FOREIGN_WATCH_MS = 1000;
+const RESTART_PAUSE_FIRST_MS = 250;
+const RESTART_PAUSE_MAX_MS = 5000;
+/** A server that dies sooner than this after a restart counts as that restart's failure. */
+const RESTART_STABLE_MS = 60_000;
 
 interface RunAs {
   uid: number;
@@ -46,21 +66,42 @@ interface Running {
   port: number;
 }
 
+/** What it takes to start the server again: the same binaries, cluster, user and settings. */
+interface ServerSpec {
+  binDir: string;
+  clusterDir: string;
+  runAs: RunAs | undefined;
+  settings: string[];
+  log: (level: LogLevel, line: string) => void;
+}
+
+/** The server process: our child, or one we found running (and own when we adopted it). */
+type ServerProcess =
+  | { kind: 'child'; child: ChildProcess; exited: Promise<void>; output: string[] }
+  | { kind: 'foreign'; pid: number; owned: boolean };
+
 export class EmbeddedPostgres {
-  private readonly exited: Promise<void>;
+  private current: ServerProcess;
+  private stateNow: EmbeddedState = 'running';
+  private stopping = false;
+  /** Restart attempts spent since the server last stayed up for RESTART_STABLE_MS. */
+  private restartAttempts = 0;
+  private restartedAt = 0;
+  private foreignWatch: NodeJS.Timeout | undefined;
   private readonly removeExitHook: () => void;
 
   private constructor(
-    /** Our child process, or the pid of a server we attached to. */
-    private readonly server: ChildProcess | { pid: number; owned: boolean },
+    private readonly spec: ServerSpec,
     readonly port: number,
     private readonly password: string,
+    first: ServerProcess,
+    private readonly restarts: { attemptsMax: number } | undefined,
   ) {
-    const child = 'kill' in server ? server : undefined;
-    this.exited = child ? new Promise((resolve) => child.once('exit', () => resolve())) : Promise.resolve();
+    this.current = first;
     // If this process ends without calling stop() (an uncaught error), do not leave the server behind.
     const hook = (): void => {
-      if (child && child.exitCode === null) child.kill('SIGINT');
+      const target = this.current;
+      if (target.kind === 'child' && !childExited(target.child)) target.child.kill('SIGINT');
     };
     process.once('exit', hook);
     this.removeExitHook = () => process.removeListener('exit', hook);
@@ -76,7 +117,9 @@ export class EmbeddedPostgres {
     if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
       initdb(binDir, clusterDir, password, runAs);
     }
+    const spec: ServerSpec = { binDir, clusterDir, runAs, log, settings: serverSettings(options.durable) };
     const running = runningServer(clusterDir);
+    let server: EmbeddedPostgres;
     if (running) {
       const mode = options.whenRunning ?? 'fail';
       if (mode === 'fail') {
@@ -85,41 +128,31 @@ export class EmbeddedPostgres {
         );
       }
       log('debug', `attaching to PostgreSQL already running (pid ${running.pid}, port ${running.port})`);
-      const attached = new EmbeddedPostgres({ pid: running.pid, owned: mode === 'adopt' }, running.port, password);
-      await attached.waitUntilReady([]);
-      return attached;
+      const owned = mode === 'adopt';
+      server = new EmbeddedPostgres(
+        spec,
+        running.port,
+        password,
+        { kind: 'foreign', pid: running.pid, owned },
+        owned ? options.restarts : undefined,
+      );
+    } else {
+      const port = options.port ?? (await freePort());
+      server = new EmbeddedPostgres(spec, port, password, spawnServer(spec, port), options.restarts);
     }
-    const port = options.port ?? (await freePort());
-    const settings = [
-      'listen_addresses=127.0.0.1',
-      'unix_socket_directories=',
-      'max_connections=200',
-      ...(options.durable ? [] : ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off']),
-    ];
-    const child = spawn(
-      path.join(binDir, 'postgres'),
-      ['-D', clusterDir, '-p', String(port), ...settings.flatMap((setting) => ['-c', setting])],
-      {
-        ...runAs,
-        env: { ...process.env, LC_ALL: 'C' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // Its own process group: a Ctrl-C meant for us must not stop the database before we drain.
-        detached: true,
-      },
-    );
-    const output: string[] = [];
-    const collect = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        output.push(line);
-        if (output.length > 50) output.shift();
-        log(/(ERROR|FATAL|PANIC|WARNING)/.test(line) ? 'warn' : 'debug', line);
-      }
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    const server = new EmbeddedPostgres(child, port, password);
-    await server.waitUntilReady(output);
+    try {
+      await server.waitUntilReady();
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+    server.supervise();
     return server;
+  }
+
+  /** See EmbeddedState. */
+  get state(): EmbeddedState {
+    return this.stateNow;
   }
 
   connectionString(database: string): string {
@@ -128,6 +161,8 @@ export class EmbeddedPostgres {
 
   async ensureDatabase(database: string): Promise<void> {
     const client = new pg.Client({ connectionString: this.connectionString('postgres') });
+    // A server dying now fails the query below; the client's own 'error' event must not crash us.
+    client.on('error', () => undefined);
     await client.connect();
     try {
       const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -141,26 +176,34 @@ export class EmbeddedPostgres {
 
   /** Fast shutdown: open sessions are ended, the data is checkpointed and stays on disk. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.stateNow = 'stopped';
+    clearInterval(this.foreignWatch);
     this.removeExitHook();
-    const target = this.server;
-    if (!('kill' in target)) {
+    await this.stopCurrent();
+  }
+
+  private async stopCurrent(): Promise<void> {
+    const target = this.current;
+    if (target.kind === 'foreign') {
       if (target.owned) await stopByPid(target.pid);
       return;
     }
-    if (target.exitCode !== null || target.signalCode !== null) return;
-    target.kill('SIGINT');
-    const timer = setTimeout(() => target.kill('SIGQUIT'), STOP_TIMEOUT_MS);
-    await this.exited;
+    if (childExited(target.child)) return;
+    target.child.kill('SIGINT');
+    const timer = setTimeout(() => target.child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+    await target.exited;
     clearTimeout(timer);
   }
 
   private hasExited(): boolean {
-    const target = this.server;
-    if ('kill' in target) return target.exitCode !== null || target.signalCode !== null;
-    return !isAlive(target.pid);
+    const target = this.current;
+    return target.kind === 'child' ? childExited(target.child) : !isAlive(target.pid);
   }
 
-  private async waitUntilReady(output: string[]): Promise<void> {
+  /** Until the server answers a query; throws, with the server's last words, if it exits or times out. */
+  private async waitUntilReady(): Promise<void> {
+    const output = this.current.kind === 'child' ? this.current.output : [];
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (this.hasExited()) {
@@ -178,12 +221,160 @@ export class EmbeddedPostgres {
         return;
       } catch {
         await client.end().catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
     }
-    await this.stop();
     throw new Error(`PostgreSQL did not accept connections within ${READY_TIMEOUT_MS} ms:\n${output.join('\n')}`);
   }
+
+  /** With `restarts`: notices the server's death, by its exit (our child) or by polling its pid. */
+  private supervise(): void {
+    if (this.restarts === undefined || this.stopping) return;
+    const target = this.current;
+    if (target.kind === 'child') {
+      const died = (code: number | null, signal: NodeJS.Signals | null): void => {
+        void this.restart(signal === null ? `exit code ${code}` : `signal ${signal}`, target.child.pid);
+      };
+      if (childExited(target.child)) died(target.child.exitCode, target.child.signalCode);
+      else target.child.once('exit', died);
+      return;
+    }
+    this.foreignWatch = setInterval(() => {
+      if (isAlive(target.pid)) return;
+      clearInterval(this.foreignWatch);
+      void this.restart('no longer running', target.pid);
+    }, FOREIGN_WATCH_MS);
+    this.foreignWatch.unref();
+  }
+
+  /**
+   * The server died by itself: start it again on the same cluster and port, so that every
+   * connection string handed out stays valid. PostgreSQL recovers the cluster from its WAL. Right
+   * after a kill -9 the dead server's backends may still hold its shared memory for a moment (the
+   * new one then refuses to start): hence the attempts, with a pause that doubles. They are
+   * counted until the server has stayed up for RESTART_STABLE_MS, so a crash loop ends too.
+   */
+  private async restart(how: string, pid: number | undefined): Promise<void> {
+    if (this.stopping) return;
+    const { log, clusterDir } = this.spec;
+    const attemptsMax = this.restarts!.attemptsMax;
+    this.stateNow = 'restarting';
+    log(
+      'error',
+      `PostgreSQL exited unexpectedly (pid ${pid ?? '?'}, ${how}); restarting it on ${clusterDir}, port ${this.port}`,
+    );
+    // A server that keeps dying right after each restart is not recovering: its restarts count on.
+    if (Date.now() - this.restartedAt >= RESTART_STABLE_MS) this.restartAttempts = 0;
+    let reason = 'no attempt was allowed';
+    while (this.restartAttempts < attemptsMax) {
+      this.restartAttempts += 1;
+      const attempt = this.restartAttempts;
+      await sleep(Math.min(RESTART_PAUSE_FIRST_MS * 2 ** (attempt - 1), RESTART_PAUSE_MAX_MS));
+      if (this.stopping) return;
+      const failure = await this.startAgain();
+      if (this.stopping) return;
+      if (failure === undefined) {
+        this.stateNow = 'running';
+        this.restartedAt = Date.now();
+        log('info', `PostgreSQL restarted on attempt ${attempt} of ${attemptsMax} (port ${this.port})`);
+        this.supervise();
+        return;
+      }
+      reason = failure;
+      log('warn', `PostgreSQL restart attempt ${attempt} of ${attemptsMax} failed: ${reason}`);
+    }
+    this.stateNow = 'failed';
+    log(
+      'error',
+      `PostgreSQL could not be restarted after ${attemptsMax} attempts (${reason}); the service cannot recover ` +
+        'by itself: /healthz answers 503 until it is restarted',
+    );
+  }
+
+  /** One attempt: undefined when the server is up again, otherwise why not. */
+  private async startAgain(): Promise<string | undefined> {
+    const running = runningServer(this.spec.clusterDir);
+    if (running) {
+      if (running.port !== this.port) {
+        return `another PostgreSQL (pid ${running.pid}) runs this cluster on port ${running.port}, not ${this.port}`;
+      }
+      this.current = { kind: 'foreign', pid: running.pid, owned: true };
+    } else {
+      if (!(await isPortFree(this.port))) return `port ${this.port} is taken by another process`;
+      if (this.stopping) return 'stopping';
+      this.current = spawnServer(this.spec, this.port);
+    }
+    try {
+      await this.waitUntilReady();
+      return undefined;
+    } catch (error) {
+      await this.stopCurrent();
+      return lastWords(this.current, error);
+    }
+  }
+}
+
+function serverSettings(durable: boolean): string[] {
+  return [
+    'listen_addresses=127.0.0.1',
+    'unix_socket_directories=',
+    'max_connections=200',
+    ...(durable ? [] : ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off']),
+  ];
+}
+
+/** Starts `postgres` on the cluster, in its own process group, collecting its last lines of output. */
+function spawnServer(spec: ServerSpec, port: number): ServerProcess {
+  const child = spawn(
+    path.join(spec.binDir, 'postgres'),
+    ['-D', spec.clusterDir, '-p', String(port), ...spec.settings.flatMap((setting) => ['-c', setting])],
+    {
+      ...spec.runAs,
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C meant for us must not stop the database before we drain.
+      detached: true,
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const output: string[] = [];
+  const collect = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      output.push(line);
+      if (output.length > 50) output.shift();
+      const serious = /(ERROR|FATAL|PANIC|WARNING)/.test(line) && !OUR_OWN_PROBES.test(line);
+      spec.log(serious ? 'warn' : 'debug', line);
+    }
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return { kind: 'child', child, exited, output };
+}
+
+/** What the server says to waitUntilReady's own connection attempts while it starts or recovers. */
+const OUR_OWN_PROBES = /FATAL: {2}the database system is (starting up|not yet accepting connections)/;
+
+/** Why a start failed, in one line: the server's last FATAL or PANIC if it said one. */
+function lastWords(server: ServerProcess, error: unknown): string {
+  const said = server.kind === 'child' ? server.output.filter((line) => /FATAL|PANIC/.test(line)).at(-1) : undefined;
+  if (said !== undefined) return said.trim();
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+function childExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 /** The server recorded in postmaster.pid, if that process is still alive. */
@@ -216,7 +407,7 @@ async function stopByPid(pid: number): Promise<void> {
     return;
   }
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
   if (isAlive(pid)) process.kill(pid, 'SIGQUIT');
 }
 
@@ -308,7 +499,7 @@ const RELOCATED_CLUSTERS_DIR = '/var/lib/huzhu/clusters';
 function clusterLocation(
   dataDir: string,
   runAs: RunAs | undefined,
-  log: (level: 'debug' | 'warn', line: string) => void,
+  log: (level: LogLevel, line: string) => void,
 ): string {
   const inPlace = path.join(dataDir, 'postgres');
   if (!runAs || spawnSync('test', ['-x', dataDir], { ...runAs }).status === 0) return inPlace;

@@ -5,6 +5,10 @@ declare module 'knex/lib/dialects/postgres/index.js' {
   class ClientPg {
     constructor(config: unknown);
     transaction(...args: unknown[]): unknown;
+    /** Runs one statement on a connection of the pool (or of a transaction). */
+    _query(connection: unknown, statement: unknown): Promise<unknown>;
+    /** Opens one connection for the pool: a pg client, connected. */
+    _acquireOnlyConnection(): Promise<unknown>;
   }
   export default ClientPg;
 }

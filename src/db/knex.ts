@@ -85,6 +85,8 @@ export interface DbOptions {
   connectionString: string;
   poolMax: number;
   applicationName?: string;
+  /** Where knex's own warnings go (a connection found dead, a failed connect); the console if absent. */
+  onLog?: (level: 'warn' | 'error', message: string) => void;
 }
 
 export function createDb(options: DbOptions): Knex {
@@ -108,5 +110,15 @@ export function createDb(options: DbOptions): Knex {
       },
     },
     acquireConnectionTimeout: 10_000,
+    ...(options.onLog === undefined ? {} : { log: knexLog(options.onLog) }),
   });
+}
+
+function knexLog(onLog: NonNullable<DbOptions['onLog']>): Knex.Config['log'] {
+  const text = (message: unknown): string => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message: unknown) => onLog('warn', text(message)),
+    error: (message: unknown) => onLog('error', text(message)),
+    deprecate: (method: string, alternative: string) => onLog('warn', `${method} is deprecated; use ${alternative}`),
+  };
 }

@@ -3,6 +3,7 @@ import TransactionPg from 'knex/lib/dialects/postgres/execution/pg-transaction.j
 import pg from 'pg';
 import { prepareValue } from 'pg/lib/utils.js';
 import { assert } from '../assert';
+import { connectFailure, onConnection } from './connection-loss';
 import { onAcquire, outermostOf, type KnexTransaction, type Transactor } from './transactor';
 
 /*
@@ -240,13 +241,13 @@ class PipelinedTransaction extends TransactionPg {
       if (statement === 'COMMIT;' || statement === 'ROLLBACK') {
         if (this.opening !== undefined) return Promise.resolve(undefined);
         if (statement === 'COMMIT;' && this.committedByStatement) return Promise.resolve(undefined);
-        return (conn as pg.Client).query(statement);
+        return onConnection(conn, (conn as pg.Client).query(statement));
       }
       assert(!this.committedByStatement, 'a statement after its transaction committed');
       const opening = this.takeOpening();
       return opening === undefined
         ? send(conn, statement)
-        : (conn as pg.Client).query(opening).then(() => send(conn, statement));
+        : onConnection(conn, (conn as pg.Client).query(opening)).then(() => send(conn, statement));
     };
     return Promise.resolve(undefined);
   }
@@ -259,7 +260,7 @@ class PipelinedTransaction extends TransactionPg {
   override savepoint(connection: unknown): Promise<unknown> {
     const opening = (outermostOf<TransactionPg>(this) as PipelinedTransaction).takeOpening();
     if (opening === undefined) return super.savepoint(connection);
-    return (connection as pg.Client).query(opening).then(() => super.savepoint(connection));
+    return onConnection(connection, (connection as pg.Client).query(opening)).then(() => super.savepoint(connection));
   }
 
   /** The BEGIN still owed, which the caller now sends; later callers get undefined. */
@@ -275,10 +276,23 @@ interface TransactionClient {
   query(connection: unknown, statement: unknown): Promise<unknown>;
 }
 
-/** knex's PostgreSQL client with PipelinedTransaction as its transaction. */
+/**
+ * knex's PostgreSQL client with PipelinedTransaction as its transaction, whose failures on a lost
+ * connection, or to open one, are DatabaseUnavailable (connection-loss.ts).
+ */
 export class PipelinedClient extends ClientPg {
   override transaction(...args: unknown[]): unknown {
     return new PipelinedTransaction(this, ...args);
+  }
+
+  override _query(connection: unknown, statement: unknown): Promise<unknown> {
+    return onConnection(connection, super._query(connection, statement));
+  }
+
+  override _acquireOnlyConnection(): Promise<unknown> {
+    return super._acquireOnlyConnection().catch((error: unknown) => {
+      throw connectFailure(error);
+    });
   }
 }
 
@@ -309,8 +323,10 @@ export function runOnTransaction(
     values: statement.values.map((value) => prepareValue(value)),
   }));
   const opening = transaction?.takeOpening();
-  if (opening === undefined && !options.commit && leading.length === 0) return connection.query(query);
-  return new Promise((resolve, reject) => {
+  if (opening === undefined && !options.commit && leading.length === 0) {
+    return onConnection(connection, connection.query(query));
+  }
+  const sent = new Promise<pg.QueryResult>((resolve, reject) => {
     const bracketed = new BracketedQuery(query, opening, leading, options.commit === true);
     bracketed.callback = (error, result) => {
       if (error) {
@@ -322,4 +338,5 @@ export function runOnTransaction(
     };
     void connection.query(bracketed as unknown as pg.Query);
   });
+  return onConnection(connection, sent);
 }

@@ -23,6 +23,7 @@ export const HTTP_ERRORS = {
   too_many_requests: { status: 429, title: 'Too many requests' },
   busy: { status: 503, title: 'The service is busy; try again' },
   database_unavailable: { status: 503, title: 'The database is not reachable' },
+  service_unrecoverable: { status: 503, title: 'The service cannot recover by itself; restart it' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const satisfies ErrorTable<string>;
 

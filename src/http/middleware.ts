@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { isStorableText } from '../audit/canonical-json';
 import { AppError } from '../errors';
+import { isDatabaseUnavailable } from '../db/connection-loss';
 import { TransactionRetriesExhausted } from '../db/transaction';
 import { findDuplicateKey } from './duplicate-keys';
 import { httpError } from './http.errors';
@@ -148,8 +149,6 @@ export function problemHandler(): ErrorRequestHandler {
   };
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300']);
-
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof TransactionRetriesExhausted) {
@@ -170,8 +169,11 @@ function toAppError(error: unknown): AppError {
   if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
     return httpError('bad_request', 'The request could not be read.');
   }
-  if (bodyError.code !== undefined && UNAVAILABLE_CODES.has(bodyError.code)) {
-    return httpError('database_unavailable', 'The database is not reachable right now; retry shortly.');
+  if (isDatabaseUnavailable(error)) {
+    return httpError(
+      'database_unavailable',
+      'The database is not reachable right now; retry shortly with the same Idempotency-Key (work already done is not done twice).',
+    );
   }
   if (bodyError.message?.includes('Knex: Timeout acquiring a connection')) {
     return httpError('busy', 'All database connections are busy; retry shortly.');

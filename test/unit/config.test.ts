@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       databaseUrl: undefined,
       dbPoolMax: 10,
+      embeddedRestartsMax: 8,
       dataDir: path.resolve('./var'),
       demo: true,
       jwt: { current: undefined, previous: [], issuer: 'huzhu', audience: 'huzhu-api', ttlSeconds: 3600 },
