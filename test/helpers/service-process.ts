@@ -11,6 +11,12 @@ import pg from 'pg';
 
 const root = path.resolve(__dirname, '../..');
 
+/**
+ * How long a first start may take: initdb, every migration and the demo seed. On a 2-core machine
+ * busy with other test workers that took more than a minute (seen at a load average of 13).
+ */
+export const COLD_START_MS = 150_000;
+
 export interface ServiceProcess {
   child: ChildProcess;
   /** Everything it wrote to stdout and stderr so far. */

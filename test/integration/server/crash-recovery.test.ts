@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { dateIn } from '../../../src/clock';
 import {
+  COLD_START_MS,
   demoAdmin,
   embeddedServer,
   embeddedSession,
@@ -66,128 +67,140 @@ async function occupy(port: number): Promise<net.Server> {
   }
 }
 
-test('when the embedded PostgreSQL is killed, then the request in flight gets 503, the service restarts it on the same data and port, becomes ready again, and the retry posts once', async () => {
-  const service = startService({ HUZHU_DATA_DIR: dataDir });
-  try {
-    const [, base] = await waitForOutput(service, /Huzhu is running at (http:\/\/\S+)/);
-    const auth = await demoAdmin(base!);
-    const funds = (await (await fetch(`${base}/api/v1/funds`, { headers: auth })).json()) as {
-      items: { id: string }[];
-    };
-    const fundId = funds.items[0]!.id;
-    const before = embeddedServer(dataDir);
-
-    // An entry waits in the database, on pool cash's balance row held from outside, when the server dies.
-    const blocker = await embeddedSession(dataDir);
-    const observer = await embeddedSession(dataDir);
-    await blocker.query('BEGIN');
-    await blocker.query(
-      `SELECT 1 FROM account_balances b JOIN accounts a ON a.id = b.account_id
-        WHERE a.fund_id = $1 AND a.code = '1001' FOR UPDATE OF b`,
-      [fundId],
-    );
-    const key = randomUUID();
-    const post = () =>
-      fetch(`${base}/api/v1/funds/${fundId}/entries`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': key },
-        body: bankCharge('3.00'),
-      });
-    const inFlight = post();
-    await waitForLockWaiters(observer);
-    process.kill(before.pid, 'SIGKILL');
-
-    const failed = await inFlight;
-    expect(failed.status).toBe(503);
-    expect(failed.headers.get('retry-after')).toBe('1');
-    expect(((await failed.json()) as { code: string }).code).toBe('database_unavailable');
-    await blocker.end().catch(() => undefined);
-    await observer.end().catch(() => undefined);
-    // The process itself is fine: liveness holds while the database comes back.
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-
-    await waitForStatus(`${base}/readyz`, 200);
-    const after = embeddedServer(dataDir);
-    expect(after.pid).not.toBe(before.pid);
-    expect(after.port).toBe(before.port);
-    expect(isAlive(before.pid)).toBe(false);
-    expect(service.output()).toMatch(/PostgreSQL exited unexpectedly/);
-
-    const retried = await post();
-    expect(retried.status).toBe(201);
-    const replayed = await post();
-    expect(replayed.status).toBe(201);
-    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
-    const check = await embeddedSession(dataDir);
+test(
+  'when the embedded PostgreSQL is killed, then the request in flight gets 503, the service restarts it on the same data and port, becomes ready again, and the retry posts once',
+  async () => {
+    const service = startService({ HUZHU_DATA_DIR: dataDir });
     try {
-      const posted = await check.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM journal_entries WHERE fund_id = $1 AND idempotency_key LIKE $2',
-        [fundId, `%:${key}`],
+      const [, base] = await waitForOutput(service, /Huzhu is running at (http:\/\/\S+)/, COLD_START_MS);
+      const auth = await demoAdmin(base!);
+      const funds = (await (await fetch(`${base}/api/v1/funds`, { headers: auth })).json()) as {
+        items: { id: string }[];
+      };
+      const fundId = funds.items[0]!.id;
+      const before = embeddedServer(dataDir);
+
+      // An entry waits in the database, on pool cash's balance row held from outside, when the server dies.
+      const blocker = await embeddedSession(dataDir);
+      const observer = await embeddedSession(dataDir);
+      await blocker.query('BEGIN');
+      await blocker.query(
+        `SELECT 1 FROM account_balances b JOIN accounts a ON a.id = b.account_id
+        WHERE a.fund_id = $1 AND a.code = '1001' FOR UPDATE OF b`,
+        [fundId],
       );
-      expect(posted.rows[0]!.n).toBe(1);
+      const key = randomUUID();
+      const post = () =>
+        fetch(`${base}/api/v1/funds/${fundId}/entries`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': key },
+          body: bankCharge('3.00'),
+        });
+      const inFlight = post();
+      await waitForLockWaiters(observer);
+      process.kill(before.pid, 'SIGKILL');
+
+      const failed = await inFlight;
+      expect(failed.status).toBe(503);
+      expect(failed.headers.get('retry-after')).toBe('1');
+      expect(((await failed.json()) as { code: string }).code).toBe('database_unavailable');
+      await blocker.end().catch(() => undefined);
+      await observer.end().catch(() => undefined);
+      // The process itself is fine: liveness holds while the database comes back.
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+
+      await waitForStatus(`${base}/readyz`, 200);
+      const after = embeddedServer(dataDir);
+      expect(after.pid).not.toBe(before.pid);
+      expect(after.port).toBe(before.port);
+      expect(isAlive(before.pid)).toBe(false);
+      expect(service.output()).toMatch(/PostgreSQL exited unexpectedly/);
+
+      const retried = await post();
+      expect(retried.status).toBe(201);
+      const replayed = await post();
+      expect(replayed.status).toBe(201);
+      expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+      const check = await embeddedSession(dataDir);
+      try {
+        const posted = await check.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM journal_entries WHERE fund_id = $1 AND idempotency_key LIKE $2',
+          [fundId, `%:${key}`],
+        );
+        expect(posted.rows[0]!.n).toBe(1);
+      } finally {
+        await check.end();
+      }
+      const trial = (await (await fetch(`${base}/api/v1/funds/${fundId}/trial-balance`, { headers: auth })).json()) as {
+        balanced: boolean;
+      };
+      expect(trial.balanced).toBe(true);
+
+      expect(await stopService(service)).toBe(0);
+      expect(isAlive(after.pid)).toBe(false);
     } finally {
-      await check.end();
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
     }
-    const trial = (await (await fetch(`${base}/api/v1/funds/${fundId}/trial-balance`, { headers: auth })).json()) as {
-      balanced: boolean;
-    };
-    expect(trial.balanced).toBe(true);
+  },
+  COLD_START_MS + 90_000,
+);
 
-    expect(await stopService(service)).toBe(0);
-    expect(isAlive(after.pid)).toBe(false);
-  } finally {
-    if (service.child.exitCode === null) service.child.kill('SIGKILL');
-  }
-}, 180_000);
+test(
+  'when the service adopted a PostgreSQL that a killed service left running, then it restarts that server too when it dies',
+  async () => {
+    const first = startService({ HUZHU_DATA_DIR: dataDir });
+    let second: ServiceProcess | undefined;
+    try {
+      await waitForOutput(first, /Huzhu is running at/, COLD_START_MS);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const leftBehind = embeddedServer(dataDir);
+      expect(isAlive(leftBehind.pid)).toBe(true);
 
-test('when the service adopted a PostgreSQL that a killed service left running, then it restarts that server too when it dies', async () => {
-  const first = startService({ HUZHU_DATA_DIR: dataDir });
-  let second: ServiceProcess | undefined;
-  try {
-    await waitForOutput(first, /Huzhu is running at/);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    const leftBehind = embeddedServer(dataDir);
-    expect(isAlive(leftBehind.pid)).toBe(true);
+      second = startService({ HUZHU_DATA_DIR: dataDir });
+      const [, base] = await waitForOutput(second, /Huzhu is running at (http:\/\/\S+)/);
+      process.kill(leftBehind.pid, 'SIGKILL');
+      await waitForOutput(second, /PostgreSQL exited unexpectedly/);
+      await waitForStatus(`${base}/readyz`, 200);
+      const restarted = embeddedServer(dataDir);
+      expect(restarted.pid).not.toBe(leftBehind.pid);
+      expect(restarted.port).toBe(leftBehind.port);
 
-    second = startService({ HUZHU_DATA_DIR: dataDir });
-    const [, base] = await waitForOutput(second, /Huzhu is running at (http:\/\/\S+)/);
-    process.kill(leftBehind.pid, 'SIGKILL');
-    await waitForOutput(second, /PostgreSQL exited unexpectedly/);
-    await waitForStatus(`${base}/readyz`, 200);
-    const restarted = embeddedServer(dataDir);
-    expect(restarted.pid).not.toBe(leftBehind.pid);
-    expect(restarted.port).toBe(leftBehind.port);
-
-    expect(await stopService(second)).toBe(0);
-    expect(isAlive(restarted.pid)).toBe(false);
-  } finally {
-    for (const service of [first, second]) {
-      if (service && service.child.exitCode === null) service.child.kill('SIGKILL');
+      expect(await stopService(second)).toBe(0);
+      expect(isAlive(restarted.pid)).toBe(false);
+    } finally {
+      for (const service of [first, second]) {
+        if (service && service.child.exitCode === null) service.child.kill('SIGKILL');
+      }
     }
-  }
-}, 180_000);
+  },
+  COLD_START_MS + 90_000,
+);
 
-test('when the embedded PostgreSQL cannot be restarted (its port was taken), then /healthz answers 503 after the bounded restarts and the log says why', async () => {
-  const service = startService({ HUZHU_DATA_DIR: dataDir, EMBEDDED_RESTARTS_MAX: '2' });
-  let squatter: net.Server | undefined;
-  try {
-    const [, base] = await waitForOutput(service, /Huzhu is running at (http:\/\/\S+)/);
-    const { pid, port } = embeddedServer(dataDir);
-    process.kill(pid, 'SIGKILL');
-    squatter = await occupy(port);
+test(
+  'when the embedded PostgreSQL cannot be restarted (its port was taken), then /healthz answers 503 after the bounded restarts and the log says why',
+  async () => {
+    const service = startService({ HUZHU_DATA_DIR: dataDir, EMBEDDED_RESTARTS_MAX: '2' });
+    let squatter: net.Server | undefined;
+    try {
+      const [, base] = await waitForOutput(service, /Huzhu is running at (http:\/\/\S+)/, COLD_START_MS);
+      const { pid, port } = embeddedServer(dataDir);
+      process.kill(pid, 'SIGKILL');
+      squatter = await occupy(port);
 
-    await waitForStatus(`${base}/healthz`, 503);
-    const health = await fetch(`${base}/healthz`);
-    expect(health.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(((await health.json()) as { code: string }).code).toBe('service_unrecoverable');
-    expect((await fetch(`${base}/readyz`)).status).toBe(503);
-    expect(service.output()).toContain(`port ${port} is taken by another process`);
-    expect(service.output()).toMatch(/could not be restarted after 2 attempts/);
+      await waitForStatus(`${base}/healthz`, 503);
+      const health = await fetch(`${base}/healthz`);
+      expect(health.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(((await health.json()) as { code: string }).code).toBe('service_unrecoverable');
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+      expect(service.output()).toContain(`port ${port} is taken by another process`);
+      expect(service.output()).toMatch(/could not be restarted after 2 attempts/);
 
-    expect(await stopService(service)).toBe(0);
-  } finally {
-    squatter?.close();
-    if (service.child.exitCode === null) service.child.kill('SIGKILL');
-  }
-}, 180_000);
+      expect(await stopService(service)).toBe(0);
+    } finally {
+      squatter?.close();
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+    }
+  },
+  COLD_START_MS + 90_000,
+);

@@ -1,51 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { dateIn } from '../../../src/clock';
+import {
+  COLD_START_MS,
+  demoAdmin,
+  embeddedServer,
+  embeddedSession,
+  isAlive,
+  startService,
+  waitForOutput,
+} from '../../helpers/service-process';
 import { waitForLockWaiters } from '../../helpers/waits';
 
 /**
  * The service as `npm start` runs it: its own embedded PostgreSQL under HUZHU_DATA_DIR, migrated and
  * seeded with the demo fund, then stopped by SIGTERM after the request in flight has finished.
  */
-
-const root = path.resolve(__dirname, '../../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startServer(env: Record<string, string>): Running {
-  const child = spawn(tsx, ['src/server.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', HOLD_SWEEP_SECONDS: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, url: '', output: () => output, exited };
-}
-
-async function waitFor(server: Running, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const match = pattern.exec(server.output());
-    if (match) return match;
-    if (server.child.exitCode !== null) throw new Error(`server exited early:\n${server.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${pattern}:\n${server.output()}`);
-}
 
 /** Writes `raw` on a fresh connection to `url` and reads until the server closes it. */
 function rawExchange(url: URL, raw: string): Promise<string> {
@@ -60,15 +33,6 @@ function rawExchange(url: URL, raw: string): Promise<string> {
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 describe('the server process', () => {
   let dataDir: string;
   beforeAll(() => {
@@ -79,87 +43,82 @@ describe('the server process', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test('when started without DATABASE_URL, then it runs the demo fund on embedded PostgreSQL and SIGTERM drains, then stops everything', async () => {
-    const server = startServer({ HUZHU_DATA_DIR: dataDir });
-    try {
-      const [, base] = await waitFor(server, /Huzhu is running at (http:\/\/\S+)/);
-      expect(server.output()).toMatch(/admin\s+admin\s+demo-admin-pass/);
-      expect(server.output()).toContain('/docs');
+  test(
+    'when started without DATABASE_URL, then it runs the demo fund on embedded PostgreSQL and SIGTERM drains, then stops everything',
+    async () => {
+      const server = startService({ HUZHU_DATA_DIR: dataDir });
+      try {
+        const [, base] = await waitForOutput(server, /Huzhu is running at (http:\/\/\S+)/, COLD_START_MS);
+        expect(server.output()).toMatch(/admin\s+admin\s+demo-admin-pass/);
+        expect(server.output()).toContain('/docs');
 
-      // A request Node's parser refuses gets the service's problem+json, not a bare status line.
-      const refused = await rawExchange(new URL(base!), 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: \u0001\r\n\r\n');
-      expect(refused).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-      expect(refused).toContain('\r\nContent-Type: application/problem+json\r\n');
-      expect(refused).toContain('"code":"malformed_request"');
+        // A request Node's parser refuses gets the service's problem+json, not a bare status line.
+        const refused = await rawExchange(new URL(base!), 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: \u0001\r\n\r\n');
+        expect(refused).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+        expect(refused).toContain('\r\nContent-Type: application/problem+json\r\n');
+        expect(refused).toContain('"code":"malformed_request"');
 
-      const login = await fetch(`${base}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'admin', password: 'demo-admin-pass' }),
-      });
-      expect(login.status).toBe(200);
-      const { token } = (await login.json()) as { token: string };
-      const auth = { authorization: `Bearer ${token}` };
-      const funds = (await (await fetch(`${base}/api/v1/funds`, { headers: auth })).json()) as {
-        items: { id: string }[];
-      };
-      expect(funds.items).toHaveLength(1);
-      const fundId = funds.items[0]!.id;
-      const trial = (await (await fetch(`${base}/api/v1/funds/${fundId}/trial-balance`, { headers: auth })).json()) as {
-        balanced: boolean;
-      };
-      expect(trial.balanced).toBe(true);
+        const auth = await demoAdmin(base!);
+        const funds = (await (await fetch(`${base}/api/v1/funds`, { headers: auth })).json()) as {
+          items: { id: string }[];
+        };
+        expect(funds.items).toHaveLength(1);
+        const fundId = funds.items[0]!.id;
+        const trial = (await (
+          await fetch(`${base}/api/v1/funds/${fundId}/trial-balance`, { headers: auth })
+        ).json()) as {
+          balanced: boolean;
+        };
+        expect(trial.balanced).toBe(true);
 
-      // Hold the pool's balance row from outside, so the next entry waits in flight.
-      const clusterDir = path.join(dataDir, 'postgres');
-      const [pidLine, , , portLine] = fs.readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n');
-      const password = fs.readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim();
-      const connectionString = `postgres://huzhu:${password}@127.0.0.1:${portLine}/huzhu`;
-      const blocker = new pg.Client({ connectionString });
-      const observer = new pg.Client({ connectionString });
-      await blocker.connect();
-      await observer.connect();
-      await blocker.query('BEGIN');
-      await blocker.query(
-        `SELECT 1 FROM account_balances b JOIN accounts a ON a.id = b.account_id
+        // Hold the pool's balance row from outside, so the next entry waits in flight.
+        const clusterDir = path.join(dataDir, 'postgres');
+        const postmaster = embeddedServer(dataDir);
+        const blocker = await embeddedSession(dataDir);
+        const observer = await embeddedSession(dataDir);
+        await blocker.query('BEGIN');
+        await blocker.query(
+          `SELECT 1 FROM account_balances b JOIN accounts a ON a.id = b.account_id
           WHERE a.fund_id = $1 AND a.code = '1001' FOR UPDATE OF b`,
-        [fundId],
-      );
-      const inFlight = fetch(`${base}/api/v1/funds/${fundId}/entries`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-        body: JSON.stringify({
-          effectiveDate: dateIn('Asia/Shanghai', new Date()),
-          memo: 'posted while the server drains',
-          kind: 'manual.bank_charge',
-          lines: [
-            { accountCode: '5002', side: 'debit', amount: '1.00' },
-            { accountCode: '1001', side: 'credit', amount: '1.00' },
-          ],
-        }),
-      });
-      // The entry is in the server, waiting for the row, when SIGTERM arrives.
-      await waitForLockWaiters(observer);
-      await observer.end();
-      server.child.kill('SIGTERM');
-      await waitFor(server, /shutting down: draining requests/);
-      await blocker.query('ROLLBACK');
-      await blocker.end();
+          [fundId],
+        );
+        const inFlight = fetch(`${base}/api/v1/funds/${fundId}/entries`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+          body: JSON.stringify({
+            effectiveDate: dateIn('Asia/Shanghai', new Date()),
+            memo: 'posted while the server drains',
+            kind: 'manual.bank_charge',
+            lines: [
+              { accountCode: '5002', side: 'debit', amount: '1.00' },
+              { accountCode: '1001', side: 'credit', amount: '1.00' },
+            ],
+          }),
+        });
+        // The entry is in the server, waiting for the row, when SIGTERM arrives.
+        await waitForLockWaiters(observer);
+        await observer.end();
+        server.child.kill('SIGTERM');
+        await waitForOutput(server, /shutting down: draining requests/);
+        await blocker.query('ROLLBACK');
+        await blocker.end();
 
-      const response = await inFlight;
-      // The request that was in flight when SIGTERM arrived still completes.
-      expect(response.status).toBe(201);
-      expect(await server.exited).toBe(0);
-      expect(server.output()).toContain('"msg":"stopped"');
-      expect(isAlive(Number(pidLine))).toBe(false);
-      expect(fs.existsSync(path.join(clusterDir, 'postmaster.pid'))).toBe(false);
-    } finally {
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    }
-  });
+        const response = await inFlight;
+        // The request that was in flight when SIGTERM arrived still completes.
+        expect(response.status).toBe(201);
+        expect(await server.exited).toBe(0);
+        expect(server.output()).toContain('"msg":"stopped"');
+        expect(isAlive(postmaster.pid)).toBe(false);
+        expect(fs.existsSync(path.join(clusterDir, 'postmaster.pid'))).toBe(false);
+      } finally {
+        if (server.child.exitCode === null) server.child.kill('SIGKILL');
+      }
+    },
+    COLD_START_MS + 60_000,
+  );
 
   test('when a setting is invalid, then start-up stops with a message naming the variable', async () => {
-    const server = startServer({ HUZHU_DATA_DIR: dataDir, PORT: 'eighty' });
+    const server = startService({ HUZHU_DATA_DIR: dataDir, PORT: 'eighty' });
     expect(await server.exited).toBe(2);
     expect(server.output()).toMatch(/PORT: /);
   });
