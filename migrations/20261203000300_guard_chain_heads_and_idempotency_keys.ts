@@ -25,7 +25,10 @@ const LINK_FIRST = `
       next_seq bigint;
       next_hash char(64);
     BEGIN
-      SELECT last_seq, last_hash INTO head FROM audit_chain_heads WHERE chain = NEW.chain FOR UPDATE;
+      -- FOR NO KEY UPDATE, the lock an UPDATE of the head takes: every uncommitted audit row holds
+      -- FOR KEY SHARE on its chain's head (audit_log.chain references it), which FOR UPDATE would
+      -- wait for, so two commits of one chain would deadlock, each waiting for the other's audit row.
+      SELECT last_seq, last_hash INTO head FROM audit_chain_heads WHERE chain = NEW.chain FOR NO KEY UPDATE;
       IF NOT FOUND THEN
         RAISE EXCEPTION 'audit chain % has no head', NEW.chain USING ERRCODE = '23503';
       END IF;

@@ -188,6 +188,41 @@ describe('entries locking hot accounts in opposite orders', () => {
   });
 });
 
+describe('entries on accounts no other entry touches', () => {
+  test('when 24 entries on 24 disjoint pairs of accounts are posted at once, then every one is posted, though all their audit rows join one chain', async () => {
+    // Nothing but the fund's audit chain is shared: no balance row orders them, so their commits
+    // meet at the chain's head (ADR 0004), as the spread workload of bench:ledger does.
+    const fund = await fundedFund('1.00');
+    const pairs = [];
+    for (let index = 0; index < 24; index += 1) {
+      pairs.push({
+        from: await fundPool(h, fund, '100.00'),
+        to: await capitalAccount(h, fund.id, await createMember(h, fund.id)),
+      });
+    }
+    const responses = await Promise.all(
+      pairs.map((pair) =>
+        postEntry(
+          h,
+          fund.admin,
+          fund.id,
+          entryBody([
+            { accountId: pair.from, side: 'debit', amount: '10.00' },
+            { accountId: pair.to, side: 'credit', amount: '10.00' },
+          ]),
+        ),
+      ),
+    );
+
+    expect(statusCounts(responses)).toEqual({ '201': 24 });
+    for (const pair of pairs) {
+      expect(await balanceOf(fund.id, pair.from)).toMatchObject({ balance: '90.00', version: '2' });
+      expect(await balanceOf(fund.id, pair.to)).toMatchObject({ balance: '10.00', version: '1' });
+    }
+    await expectFundConsistent(h, fund.id);
+  });
+});
+
 describe('one Idempotency-Key, many concurrent requests', () => {
   test('when 10 identical requests with the same Idempotency-Key race, then one entry is created and all 10 answer with it', async () => {
     const fund = await fundedFund('100.00');
