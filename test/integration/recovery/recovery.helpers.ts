@@ -255,3 +255,31 @@ export async function expectBalancedBooks(h: Harness, w: RecoveryWorld): Promise
     throw new Error(`trial balance not balanced: ${trial.status} ${trial.text}`);
   }
 }
+
+/**
+ * Round 1 of the world's defaulted loan, as its tests tell it: the meeting of 08-10 calls both
+ * joint-and-several guarantors for the 201,750.00 owed, pro rata to 140,000.00 and 90,000.00 (G1
+ * 122,804.35, G2 78,945.65); G1 pays in full on 08-20; G2 fails on 08-26. `base` is the case's path.
+ */
+export async function calledThenG1PaysAndG2Fails(h: Harness, w: RecoveryWorld, loanId: string, base: string) {
+  const call = await proposed(h, w, `${base}/actions`, 'call_guarantees');
+  const decision = await resolved(h, w, call, '2026-08-10');
+  if (decision.status !== 'approved') throw new Error(`the call was not approved: ${decision.status}`);
+  const calls = (await caseOf(h, w, loanId)).calls;
+  const callOf = (member: string) => calls.find((c) => c.guarantorMemberId === member)!;
+  const amounts = [callOf(w.g1).amount, callOf(w.g2).amount];
+  if (amounts.join() !== '122804.35,78945.65') throw new Error(`unexpected calls: ${amounts.join(', ')}`);
+  today(h, w, '2026-08-20');
+  const paid = await post(h, w.admin, `${base}/calls/${callOf(w.g1).id}/payments`, {
+    amount: '122804.35',
+    receivedOn: '2026-08-20',
+    reference: `G1-${loanId}`,
+  });
+  if (paid.status !== 201) throw new Error(`G1's payment refused: ${paid.status} ${paid.text}`);
+  today(h, w, '2026-08-26');
+  const failed = await post(h, w.admin, `${base}/calls/${callOf(w.g2).id}/failure`, {
+    failedOn: '2026-08-26',
+    reason: '担保人拒绝履行',
+  });
+  if (failed.status !== 201) throw new Error(`G2's failure refused: ${failed.status} ${failed.text}`);
+}

@@ -4,6 +4,7 @@ import { expectProblem } from '../auth/problem';
 import {
   api,
   balances,
+  calledThenG1PaysAndG2Fails,
   caseOf,
   decided,
   disbursedLoan,
@@ -79,25 +80,7 @@ async function defaultedCase(w: RecoveryWorld, overrides: Record<string, unknown
  */
 async function oneFailedOneStanding(w: RecoveryWorld) {
   const { loanId, base } = await defaultedCase(w);
-  expect((await resolved(h, w, await proposed(h, w, `${base}/actions`, 'call_guarantees'), '2026-08-10')).status).toBe(
-    'approved',
-  );
-  const calls = (await caseOf(h, w, loanId)).calls;
-  const callOf = (member: string) => calls.find((c) => c.guarantorMemberId === member)!;
-  expect([callOf(w.g1).amount, callOf(w.g2).amount]).toEqual(['122804.35', '78945.65']);
-  today(h, w, '2026-08-20');
-  const paid = await post(h, w.admin, `${base}/calls/${callOf(w.g1).id}/payments`, {
-    amount: '122804.35',
-    receivedOn: '2026-08-20',
-    reference: `G1-${loanId}`,
-  });
-  expect(paid.status).toBe(201);
-  today(h, w, '2026-08-26');
-  const failed = await post(h, w.admin, `${base}/calls/${callOf(w.g2).id}/failure`, {
-    failedOn: '2026-08-26',
-    reason: '担保人拒绝履行',
-  });
-  expect(failed.status).toBe(201);
+  await calledThenG1PaysAndG2Fails(h, w, loanId, base);
   expect(await balances(h, w.fund.id, [`1201:${loanId}`, `7001:${w.g1}`])).toEqual({
     [`1201:${loanId}`]: '78945.65',
     [`7001:${w.g1}`]: '17195.65',

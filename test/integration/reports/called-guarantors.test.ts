@@ -1,15 +1,12 @@
 import { startHarness, TEST_TODAY, type Harness } from '../../helpers/harness';
 import {
   api,
+  calledThenG1PaysAndG2Fails,
   caseOf,
   disbursedLoan,
   expectBalancedBooks,
   jobThrough,
-  post,
-  proposed,
   recoveryWorld,
-  resolved,
-  today,
   type RecoveryWorld,
 } from '../recovery/recovery.helpers';
 import { parseCsv } from './reports.helpers';
@@ -43,29 +40,7 @@ beforeAll(async () => {
   await jobThrough(h, w, '2026-08-05', '2026-08-06');
   const kase = await caseOf(h, w, loanId);
   const base = `/funds/${w.fund.id}/recovery-cases/${kase.id}`;
-  const call = await proposed(h, w, `${base}/actions`, 'call_guarantees');
-  expect((await resolved(h, w, call, '2026-08-10')).status).toBe('approved');
-  const calls = (await caseOf(h, w, loanId)).calls;
-  const callOf = (member: string) => calls.find((c) => c.guarantorMemberId === member)!;
-  expect(calls.map((c) => [c.guarantorMemberId, c.amount])).toEqual(
-    expect.arrayContaining([
-      [w.g1, '122804.35'],
-      [w.g2, '78945.65'],
-    ]),
-  );
-  today(h, w, '2026-08-20');
-  const paid = await post(h, w.admin, `${base}/calls/${callOf(w.g1).id}/payments`, {
-    amount: '122804.35',
-    receivedOn: '2026-08-20',
-    reference: `G1-${loanId}`,
-  });
-  expect(paid.status).toBe(201);
-  today(h, w, '2026-08-26');
-  const failed = await post(h, w.admin, `${base}/calls/${callOf(w.g2).id}/failure`, {
-    failedOn: '2026-08-26',
-    reason: '担保人拒绝履行',
-  });
-  expect(failed.status).toBe(201);
+  await calledThenG1PaysAndG2Fails(h, w, loanId, base);
   await expectBalancedBooks(h, w);
 });
 
