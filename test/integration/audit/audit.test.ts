@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { tamperedWith } from '../../helpers/consistency';
 import { canonicalOfStored, chainHash } from '../../../src/audit/audit.service';
 import { bankCharge, createFund, fundPool, postEntry, type TestFund } from '../../helpers/factories';
-import { startHarness, TEST_JWT_KEY, type Harness } from '../../helpers/harness';
+import { startHarness, type Harness } from '../../helpers/harness';
+import { runCli } from '../../helpers/cli';
 
 let h: Harness;
 beforeAll(async () => {
@@ -135,7 +133,7 @@ describe('verifying the chain', () => {
       expect.objectContaining({ ok: false, firstBrokenId: victim.id, reason: 'hash_mismatch', checked: 3 }),
     );
     // The command-line check says the same, and fails.
-    const cli = await runCli(['audit', 'verify', '--fund', fund.id]);
+    const cli = await runCli(h, ['audit', 'verify', '--fund', fund.id]);
     expect(cli.code).toBe(1);
     expect(JSON.parse(cli.stdout.trim())).toMatchObject({ ok: false, firstBrokenId: victim.id });
   });
@@ -208,22 +206,8 @@ describe('verifying the chain', () => {
   });
 
   test('when nothing was touched, then the command-line check passes', async () => {
-    const cli = await runCli(['audit', 'verify', '--fund', fund.id]);
+    const cli = await runCli(h, ['audit', 'verify', '--fund', fund.id]);
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout.trim())).toMatchObject({ ok: true, checked: 5 });
   });
 });
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string }> {
-  const root = path.resolve(__dirname, '../../..');
-  try {
-    const { stdout } = await promisify(execFile)(path.join(root, 'node_modules/.bin/tsx'), ['src/cli.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: h.databaseUrl, JWT_SECRET: TEST_JWT_KEY.secret, LOG_LEVEL: 'silent' },
-    });
-    return { code: 0, stdout };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
-  }
-}

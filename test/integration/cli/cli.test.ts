@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { startHarness, TEST_JWT_KEY, type Harness } from '../../helpers/harness';
+import { startHarness, type Harness } from '../../helpers/harness';
+import { runCli } from '../../helpers/cli';
 
 let h: Harness;
 beforeAll(async () => {
@@ -11,32 +9,11 @@ afterAll(async () => {
   await h.close();
 });
 
-const root = path.resolve(__dirname, '../../..');
-
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(path.join(root, 'node_modules/.bin/tsx'), ['src/cli.ts', ...args], {
-      cwd: root,
-      env: {
-        ...process.env,
-        DATABASE_URL: h.databaseUrl,
-        JWT_SECRET: TEST_JWT_KEY.secret,
-        LOG_LEVEL: 'silent',
-        ...env,
-      },
-    });
-    return { code: 0, stdout };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
-  }
-}
-
 const login = (username: string, password: string) => h.http.post('/api/v1/auth/login').send({ username, password });
 
 describe('the command line', () => {
   test('when a user is created with a password from the environment, then that user can log in', async () => {
-    const created = await cli(['user', 'create', '--username', 'ops-admin', '--role', 'admin'], {
+    const created = await runCli(h, ['user', 'create', '--username', 'ops-admin', '--role', 'admin'], {
       HUZHU_PASSWORD: 'a long enough password',
     });
     expect(created.code).toBe(0);
@@ -47,7 +24,7 @@ describe('the command line', () => {
   });
 
   test('when no password is given, then one is generated, shown once, and works', async () => {
-    const created = await cli(['user', 'create', '--username', 'ops-auditor', '--role', 'auditor']);
+    const created = await runCli(h, ['user', 'create', '--username', 'ops-auditor', '--role', 'auditor']);
     expect(created.code).toBe(0);
     const password = /password: (\S+)/.exec(created.stdout)?.[1];
     expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
@@ -55,23 +32,24 @@ describe('the command line', () => {
   });
 
   test('when a user is disabled, then it can no longer log in', async () => {
-    await cli(['user', 'create', '--username', 'ops-leaver', '--role', 'admin'], {
+    await runCli(h, ['user', 'create', '--username', 'ops-leaver', '--role', 'admin'], {
       HUZHU_PASSWORD: 'another long password',
     });
-    expect((await cli(['user', 'disable', '--username', 'ops-leaver'])).code).toBe(0);
+    expect((await runCli(h, ['user', 'disable', '--username', 'ops-leaver'])).code).toBe(0);
     expect((await login('ops-leaver', 'another long password')).status).toBe(401);
   });
 
   test('when the input is wrong, then the command says so and exits non-zero', async () => {
-    expect((await cli(['user', 'create', '--username', 'x', '--role', 'boss'])).code).toBe(2);
+    expect((await runCli(h, ['user', 'create', '--username', 'x', '--role', 'boss'])).code).toBe(2);
     expect(
-      (await cli(['user', 'create', '--username', 'shortpw', '--role', 'admin'], { HUZHU_PASSWORD: 'short' })).code,
+      (await runCli(h, ['user', 'create', '--username', 'shortpw', '--role', 'admin'], { HUZHU_PASSWORD: 'short' }))
+        .code,
     ).toBe(1);
-    expect((await cli(['nonsense', 'command'])).code).toBe(2);
+    expect((await runCli(h, ['nonsense', 'command'])).code).toBe(2);
   });
 
   test('when the ledger is checked, then every fund is reported consistent', async () => {
-    const checked = await cli(['ledger', 'check']);
+    const checked = await runCli(h, ['ledger', 'check']);
     expect(checked.code).toBe(0);
     const lines = checked.stdout
       .trim()

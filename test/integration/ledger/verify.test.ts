@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { SYSTEM_ACTOR } from '../../../src/auth/principal';
 import { inTransaction } from '../../../src/db/transaction';
 import { tamperedWith } from '../../helpers/consistency';
 import { bankCharge, bankChargeInput, createFund, fundPool, postEntry, type TestFund } from '../../helpers/factories';
-import { makeUser, startHarness, TEST_JWT_KEY, TEST_TODAY, type Harness, type TestUser } from '../../helpers/harness';
+import { makeUser, startHarness, TEST_TODAY, type Harness, type TestUser } from '../../helpers/harness';
+import { runCli } from '../../helpers/cli';
 
 /**
  * The ledger's own verification through the API: GET …/ledger/verify checks stored balances
@@ -216,7 +214,7 @@ describe('a ledger edited behind the service’s back', () => {
     );
 
     // The command-line check runs the same verification, and fails.
-    const cli = await runCli(['ledger', 'check', '--fund', fund.id]);
+    const cli = await runCli(h, ['ledger', 'check', '--fund', fund.id]);
     expect(cli.code).toBe(1);
     const [report, summary] = cli.stdout
       .trim()
@@ -367,17 +365,3 @@ describe('a ledger edited behind the service’s back', () => {
     ]);
   });
 });
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string }> {
-  const root = path.resolve(__dirname, '../../..');
-  try {
-    const { stdout } = await promisify(execFile)(path.join(root, 'node_modules/.bin/tsx'), ['src/cli.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: h.databaseUrl, JWT_SECRET: TEST_JWT_KEY.secret, LOG_LEVEL: 'silent' },
-    });
-    return { code: 0, stdout };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
-  }
-}
