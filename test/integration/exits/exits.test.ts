@@ -286,6 +286,18 @@ describe('refusing an exit', () => {
     fund = await createFund(h);
   });
 
+  /** Capital call `number` (10 %, due 2026-05-31) with 250.00 due from `member`, nothing paid. */
+  async function unpaidCall(member: string, number: number): Promise<{ id: string }> {
+    const [call] = (await h
+      .db('capital_calls')
+      .insert({ fund_id: fund.id, number, percent: '10', called_on: '2026-05-01', due_on: '2026-05-31' })
+      .returning('id')) as { id: string }[];
+    await h
+      .db('capital_call_items')
+      .insert({ fund_id: fund.id, call_id: call!.id, member_id: member, due_amount: '250.00' });
+    return call!;
+  }
+
   test('when the lock-up has not ended, then it is refused with the date it ends and nothing changes', async () => {
     const member = await createMember(h, fund.id, '2026-01-10');
     await fundPool(h, fund, '100.00', member, '2026-01-10');
@@ -300,19 +312,13 @@ describe('refusing an exit', () => {
   test('when a capital call is unpaid, then it is refused with exit_unpaid_call and nothing changes', async () => {
     const member = await createMember(h, fund.id);
     await fundPool(h, fund, '100.00', member, '2026-01-10');
-    const [call] = (await h
-      .db('capital_calls')
-      .insert({ fund_id: fund.id, number: 1, percent: '10', called_on: '2026-05-01', due_on: '2026-05-31' })
-      .returning('id')) as { id: string }[];
-    await h
-      .db('capital_call_items')
-      .insert({ fund_id: fund.id, call_id: call!.id, member_id: member, due_amount: '250.00' });
+    const call = await unpaidCall(member, 1);
     const before = await snapshot(h, fund.id);
     const response = await requestExit(fund, member);
     expectProblem(response, 422, 'exit_unpaid_call');
     expect(response.body).toMatchObject({
       outstanding: '250.00',
-      calls: [{ callId: call!.id, number: 1, dueOn: '2026-05-31', dueAmount: '250.00', outstanding: '250.00' }],
+      calls: [{ callId: call.id, number: 1, dueOn: '2026-05-31', dueAmount: '250.00', outstanding: '250.00' }],
     });
     expect(await snapshot(h, fund.id)).toEqual(before);
     expect(((await h.db('members').where({ id: member }).first()) as { status: string }).status).toBe('active');
@@ -321,13 +327,7 @@ describe('refusing an exit', () => {
   test('when several blockers stand in the way, then the first gives the code, and the detail names every one', async () => {
     const member = await createMember(h, fund.id, '2026-01-10');
     await fundPool(h, fund, '100.00', member, '2026-01-10');
-    const [call] = (await h
-      .db('capital_calls')
-      .insert({ fund_id: fund.id, number: 2, percent: '10', called_on: '2026-05-01', due_on: '2026-05-31' })
-      .returning('id')) as { id: string }[];
-    await h
-      .db('capital_call_items')
-      .insert({ fund_id: fund.id, call_id: call!.id, member_id: member, due_amount: '250.00' });
+    await unpaidCall(member, 2);
     const before = await snapshot(h, fund.id);
     const response = await requestExit(fund, member);
     expectProblem(response, 422, 'exit_lockup');
