@@ -3,6 +3,7 @@ import net from 'node:net';
 import pino from 'pino';
 import { answerClientErrors } from '../../../src/http/client-error';
 import { startHarness, type Harness } from '../../helpers/harness';
+import { rawExchange } from '../../helpers/raw-http';
 
 /**
  * Requests Node's HTTP parser refuses never reach Express. Sent over a raw socket to the real app on
@@ -32,15 +33,7 @@ afterAll(async () => {
 
 /** Writes `raw` on a fresh connection and reads until the server closes it. */
 function exchange(raw: string, to = port): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(to, '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.write(raw);
-  });
+  return rawExchange(to, raw);
 }
 
 /** The responses in `text`, one after another; every body is sized by Content-Length. */

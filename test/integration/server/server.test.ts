@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { dateIn } from '../../../src/clock';
@@ -13,25 +12,13 @@ import {
   startService,
   waitForOutput,
 } from '../../helpers/service-process';
+import { rawExchange } from '../../helpers/raw-http';
 import { waitForLockWaiters } from '../../helpers/waits';
 
 /**
  * The service as `npm start` runs it: its own embedded PostgreSQL under HUZHU_DATA_DIR, migrated and
  * seeded with the demo fund, then stopped by SIGTERM after the request in flight has finished.
  */
-
-/** Writes `raw` on a fresh connection to `url` and reads until the server closes it. */
-function rawExchange(url: URL, raw: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(url.port), url.hostname);
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.write(raw);
-  });
-}
 
 describe('the server process', () => {
   let dataDir: string;
@@ -53,7 +40,10 @@ describe('the server process', () => {
         expect(server.output()).toContain('/docs');
 
         // A request Node's parser refuses gets the service's problem+json, not a bare status line.
-        const refused = await rawExchange(new URL(base!), 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: \u0001\r\n\r\n');
+        const refused = await rawExchange(
+          Number(new URL(base!).port),
+          'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: \u0001\r\n\r\n',
+        );
         expect(refused).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
         expect(refused).toContain('\r\nContent-Type: application/problem+json\r\n');
         expect(refused).toContain('"code":"malformed_request"');
