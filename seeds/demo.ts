@@ -225,9 +225,14 @@ async function establish(api: DemoApi, calendar: DemoCalendar): Promise<{ story:
     policy: { rateAnnual: '0.0365', dayCount: 'ACT/365', serviceFeeRate: '0.001' },
   });
   const founders: Founders = { api, admin, fundId: fund.id, memberIds: [], representatives: [] };
-  const checker = await addUser(founders, 'checker', 'admin');
-  for (const index of DEMO_MEMBERS.keys()) if (index !== LATE_JOINER) await addMember(founders, index);
-  await addUser(founders, 'auditor', 'auditor');
+  const founding = [...DEMO_MEMBERS.keys()].filter((index) => index !== LATE_JOINER);
+  for (const index of founding) await registerMember(founders, index);
+  // Each password is hashed with scrypt (tens of milliseconds): the users are created side by side.
+  const [checker] = await Promise.all([
+    addUser(founders, 'checker', 'admin'),
+    addUser(founders, 'auditor', 'auditor'),
+    ...founding.map((index) => addRepresentative(founders, index)),
+  ]);
   const story = new Story(api, calendar, fund.id, founders.memberIds, {
     admin,
     checker,
@@ -240,6 +245,11 @@ async function establish(api: DemoApi, calendar: DemoCalendar): Promise<{ story:
 
 /** A member joins today, with the user who will act for it. */
 async function addMember(founders: Founders, index: number): Promise<void> {
+  await registerMember(founders, index);
+  await addRepresentative(founders, index);
+}
+
+async function registerMember(founders: Founders, index: number): Promise<void> {
   const member = DEMO_MEMBERS[index]!;
   const view = await founders.api.post<{ id: string }>(founders.admin, `/funds/${founders.fundId}/members`, {
     name: member.name,
@@ -252,8 +262,13 @@ async function addMember(founders: Founders, index: number): Promise<void> {
     subscribedAmount: member.subscribed,
   });
   founders.memberIds[index] = view.id;
-  const { username, role } = member.representative;
-  founders.representatives[index] = await addUser(founders, username, role, view.id);
+}
+
+async function addRepresentative(founders: Founders, index: number): Promise<Person> {
+  const { username, role } = DEMO_MEMBERS[index]!.representative;
+  const person = await addUser(founders, username, role, founders.memberIds[index]);
+  founders.representatives[index] = person;
+  return person;
 }
 
 async function addUser(founders: Founders, username: string, role: Role, memberId?: string): Promise<Person> {
