@@ -188,6 +188,12 @@ export async function seedDemo(deps: SeedDeps): Promise<SeedResult> {
     await story.play(endAt);
     await verifyBooks(api, founders);
     return { seeded: true, fundId: story.fundId };
+  } catch (error) {
+    // What was done stays (the books are append-only) and a later start will not seed again.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`${reason}\nThe demo seed did not finish: start again with an empty data directory.`, {
+      cause: error,
+    });
   } finally {
     await api.close();
   }

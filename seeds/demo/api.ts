@@ -105,7 +105,8 @@ export class DemoApi {
 
   private async request<T>(method: Method, as: Person, path: string, body?: unknown): Promise<T> {
     this.clock.advance(REQUEST_STEP_MS);
-    // Issued at the seed's time, as a login then would have: tokens live an hour, the story years.
+    // Issued at the seed's time, as a login then would have (tokens live an hour, the story a year);
+    // the seed's users are new, so their token version is the first.
     const { token } = this.services.tokens.issue({ sub: as.id, role: as.role, tv: 1 });
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (method !== 'GET') {

@@ -1,4 +1,4 @@
-import { addDays, daysBetween } from '../../src/clock';
+import { addDays } from '../../src/clock';
 import { formatAmount, Money } from '../../src/money/money';
 import { CLOSE_AFTER_DAYS, type DemoCalendar } from './calendar';
 import { compact, type LoanPlan, type Story } from './story';
@@ -9,13 +9,15 @@ import { compact, type LoanPlan, type Story } from './story';
  *  0 华瓷 (lead)   1 昌南窑业    2 青花釉料   3 瓷都包装   4 浮梁高岭土   5 珠山日用瓷
  *  6 乐平窑炉      7 瑶里文创    8 昌江建陶   9 御窑颜料   10 景华物流    11 陶溪川电商
  *
- * Committee seats: 0, 2, 4, 6, 8 (1 and 8 are one related group, 昌南集团). `start(d)` is d days
- * after the establishment, `ago(r)` r days before today. The early chapters (start 0–180) and the
- * late ones (ago 225–1) cannot overlap: the history is at least 380 days. Limits checked by hand
- * against the policy (pool capital about ¥2.3–3.0 million): a borrower's pool loans ≤ 3 × its
- * paid-in capital and ≤ 20 % of pool capital, a guarantor's standing guarantees ≤ 2 × its paid-in
- * capital; the guarantee graph has no circle until the policy flags them (ago 100), and exactly one
- * after: 青花 → 浮梁 → 昌南 → 青花 (the application on the next meeting's agenda closes it).
+ * Committee seats: 0, 2, 4, 6, 8 (1 and 8 are one related group, 昌南集团). `s(d)` is d days after
+ * the establishment, `ago(r)` r days before today. The early loans are decided by s(60) and repaid
+ * by s(180); the late ones begin at ago(222), which is s(158) or later (the history is at least 380
+ * days): where the two meet, nothing in one depends on the other. Limits checked by hand against
+ * the policy (pool capital about ¥2.3–3.0 million): a borrower's pool loans ≤ 3 × its paid-in
+ * capital and ≤ 20 % of pool capital, a guarantor's standing guarantees ≤ 2 × its paid-in capital.
+ * The guarantee graph has no circle until the policy flags them (ago 100; before, a circle would be
+ * refused and stop the seed), and exactly one after: 青花 → 浮梁 → 昌南 → 青花, which the application
+ * on the next meeting's agenda closes.
  */
 
 export interface MemberCapital {
@@ -25,9 +27,10 @@ export interface MemberCapital {
 /** Share of each subscription paid on joining; the rest is called later in the year. */
 export const FIRST_PAYMENT_PERCENT = '80';
 export const CALL_PERCENT = '20';
-/** 陶溪川电商 joins later and does not pay the capital call: the member late on it. */
+/** 陶溪川电商 joins six weeks after the others… */
 export const LATE_JOINER = 11;
-export const LATE_PAYER = 11;
+/** …and never pays the capital call: the member late on it. */
+const LATE_PAYER = 11;
 
 const percentOf = (amount: string, percent: string): string => formatAmount(new Money(amount).times(percent).div(100));
 
@@ -68,7 +71,7 @@ export function capitalChapter(
   );
 
   // The second call: the rest of each subscription, due in thirty days. One member never pays it.
-  const callOn = callDay(calendar);
+  const callOn = callDay(calendar, capital.length);
   let callId = '';
   story.at(callOn, 9, 'the fund calls the rest of the subscriptions', async () => {
     const call = await story.post<{ id: string }>(story.admin, '/capital-calls', {
@@ -80,7 +83,7 @@ export function capitalChapter(
   });
   capital.forEach((_member, index) => {
     if (index === LATE_PAYER) return;
-    const on = addDays(callOn, 2 + 2 * index);
+    const on = addDays(callOn, callPaymentDay(index));
     story.at(on, 10, `member ${index} pays the call`, async () => {
       // What the call asks of it: its subscription less what it holds already (shares of surplus count).
       const call = await story.get<{ items: { memberId: string; outstanding: string }[] }>(`/capital-calls/${callId}`);
@@ -92,8 +95,8 @@ export function capitalChapter(
 }
 
 const CALL_DUE_DAYS = 30;
-/** The last member pays the call this many days after it is made. */
-const CALL_PAID_WITHIN_DAYS = 2 + 2 * (LATE_PAYER - 1);
+/** Members pay the call two days apart, in their order, every one before it is due. */
+const callPaymentDay = (index: number): number => 2 + 2 * index;
 
 /**
  * 150 days ago, unless the later half-year's close falls between the call and its last payment:
@@ -101,10 +104,12 @@ const CALL_PAID_WITHIN_DAYS = 2 + 2 * (LATE_PAYER - 1);
  * capital account, which counts as paid in; a call item fixed before it would then ask for more
  * than the subscription still admits, and its payment would be refused.
  */
-function callDay(calendar: DemoCalendar): string {
+function callDay(calendar: DemoCalendar, members: number): string {
+  const paidWithin = callPaymentDay(members - 1);
+  if (paidWithin >= CALL_DUE_DAYS) throw new Error('demo story: the call payments would run past its due date');
   const planned = calendar.daysAgo(150);
   const close = addDays(calendar.closedHalves[1].endsOn, CLOSE_AFTER_DAYS);
-  const inWindow = close >= planned && close <= addDays(planned, CALL_PAID_WITHIN_DAYS);
+  const inWindow = close >= planned && close <= addDays(planned, paidWithin);
   return inWindow ? addDays(close, 1) : planned;
 }
 
@@ -226,10 +231,14 @@ export function earlyLoansChapter(story: Story): void {
   loans.forEach((plan) => story.loanThread(plan));
   story.meeting({ heldOn: s(8), applications: ['first-loan'] });
   story.meeting({ heldOn: s(28), applications: ['gas-bill'] });
+  // s(50) falls in the rotation's second or third month: 青花 or 浮梁 chairs, neither a party.
   story.fastTrack('kiln-repair', s(50));
   // The fast-tracked loan joins this agenda by itself, as a ratification.
   story.meeting({ heldOn: s(58), applications: ['kaolin-mine'], absent: [6] });
 }
+
+/** A bank's one-year working-capital loan: the term is the contract's (ADR 0017). */
+const BANK_TERM_DAYS = 365;
 
 /**
  * The last seven months, relative to today: a loan that defaulted and is in recovery, a bank loan
@@ -280,7 +289,7 @@ export function recentLoansChapter(story: Story): void {
       borrower: 2,
       draftedBy: 'admin',
       amount: '1000000.00',
-      termDays: daysBetween(bankStart, addDays(bankStart, 365)),
+      termDays: BANK_TERM_DAYS,
       method: 'equal_installment',
       purpose: '新建釉料研磨车间（银行流动资金贷款，联盟成员担保）',
       lender: {
@@ -289,7 +298,7 @@ export function recentLoansChapter(story: Story): void {
         contractNumber: `ICBC-JDZ-${compact(bankStart).slice(0, 6)}-0087`,
         rateAnnual: '0.0345',
         startOn: bankStart,
-        maturityOn: addDays(bankStart, 365),
+        maturityOn: addDays(bankStart, BANK_TERM_DAYS),
       },
       guarantors: [
         { member: 0, amount: '400000.00' },
