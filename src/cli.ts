@@ -5,7 +5,7 @@ import { seedDemo } from '../seeds/demo';
 import { createServices } from './app';
 import { ROLES, type Role } from './auth/principal';
 import { isIsoDate, systemClock } from './clock';
-import { ConfigError, loadConfig, SettingError } from './config';
+import { ConfigError, loadConfig, SettingError, type Config } from './config';
 import { openDatabase, resolveJwtKey, type Database } from './db/bootstrap';
 import { migrateLatest, rollbackLast } from './db/migrate';
 import { AppError } from './errors';
@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     }
     await migrateLatest(database.db);
     const services = createServices(database.db, config, systemClock, resolveJwtKey(config));
-    return await run(group, command, values, database, services);
+    return await run(group, command, values, { database, services, config });
   } finally {
     await database.close();
   }
@@ -84,8 +84,7 @@ async function run(
     date?: string;
     'password-stdin'?: boolean;
   },
-  database: Database,
-  services: ReturnType<typeof createServices>,
+  { database, services, config }: { database: Database; services: ReturnType<typeof createServices>; config: Config },
 ): Promise<number> {
   const db = database.db;
   const users = services.users;
@@ -166,7 +165,12 @@ async function run(
       return result.failures.length === 0 ? 0 : 1;
     }
     case 'db seed': {
-      const result = await seedDemo({ db, clock: systemClock, services });
+      const result = await seedDemo({
+        db,
+        config,
+        clock: systemClock,
+        logger: pino({ level: 'warn' }, pino.destination(2)),
+      });
       out(result.seeded ? `demo fund seeded: ${result.fundId}` : 'demo data already present');
       return 0;
     }

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
     const applied = await migrateLatest(database.db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
     const services = createServices(database.db, config, systemClock, resolveJwtKey(config));
-    const seeded = config.demo ? await seedDemo({ db: database.db, clock: systemClock, services }) : { seeded: false };
+    const seeded = config.demo
+      ? await seedDemo({ db: database.db, config, clock: systemClock, logger })
+      : { seeded: false };
     if (seeded.seeded) logger.info({ fundId: seeded.fundId }, 'demo fund seeded');
     const app = createApp({
       db: database.db,
