@@ -14,6 +14,7 @@ import { EXTENSION_ERRORS } from './loans/extensions.errors';
 import { LOAN_ERRORS } from './loans/loans.errors';
 import { REPAYMENT_ERRORS } from './loans/repayments.errors';
 import { MEMBER_ERRORS } from './members/members.errors';
+import { OVERVIEW_ERRORS } from './overview/overview.errors';
 import { PERIOD_ERRORS } from './periods/periods.errors';
 import { RECOVERY_ERRORS } from './recovery/recovery.errors';
 import { REPORT_ERRORS } from './reports/reports.errors';
@@ -47,6 +48,7 @@ export const ERROR_TABLES = [
   JOINT_GROUP_ERRORS,
   RECOVERY_ERRORS,
   REPORT_ERRORS,
+  OVERVIEW_ERRORS,
 ] as const;
 
 type CodesOf<Table> = Table extends unknown ? keyof Table & string : never;
