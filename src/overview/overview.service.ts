@@ -101,7 +101,7 @@ export class OverviewService {
       // One date after another: a transaction's one connection runs one statement at a time.
       for (const date of dates) {
         const codes = balances.get(date)!;
-        const { portfolioAtRisk } = await this.deps.reports.portfolioIn(trx, fund, date);
+        const portfolioAtRisk = await this.deps.reports.portfolioAtRiskIn(trx, fund, date);
         points.push({
           date,
           monthEnd: isMonthEnd(date),

@@ -135,6 +135,24 @@ export class ReportService {
     return this.bookViews(trx, fund, date, null);
   }
 
+  /**
+   * Portfolio at risk of the whole fund as of `date`, in the caller's snapshot, from the loan book's
+   * reading alone: the guarantees and collateral the loan book lists do not enter PAR, so they are
+   * not read (the overview's month-end series reads one of these per month).
+   */
+  async portfolioAtRiskIn(trx: Trx, fund: Fund, date: string): Promise<PortfolioAtRiskView> {
+    const { policy } = await this.deps.funds.policyInForce(trx, fund, date);
+    const rows = await repo.loanBook(trx, fund.id, date, null, LOAN_BOOK_LOANS_MAX + 1);
+    assertBookSize(rows.length, date);
+    const rules = { defaultAfterDaysOverdue: policy.defaultAfterDaysOverdue, ...policy.classification };
+    return parView(
+      fund,
+      date,
+      null,
+      rows.map((row) => figuresOfRow(row, rules)),
+    );
+  }
+
   /** The exposure report of the whole fund as of `date`, in the caller's snapshot (the overview). */
   async exposureIn(trx: Trx, fund: Fund, date: string): Promise<ExposureView> {
     return this.exposureOf(trx, fund, date, null);
@@ -200,22 +218,7 @@ export class ReportService {
           all: totalsView(totals.all),
         },
       },
-      portfolioAtRisk: {
-        fundId: fund.id,
-        asOf: date,
-        scope: { memberId: scope },
-        portfolios: portfolioAtRisk(portfolio).map((p) => ({
-          lender: p.lender,
-          loans: p.loans,
-          principalOutstanding: formatAmount(p.principal),
-          thresholds: p.thresholds.map((t) => ({
-            days: t.days,
-            atRiskPrincipal: formatAmount(t.atRiskPrincipal),
-            atRiskLoans: t.atRiskLoans,
-            ratio: t.ratio,
-          })),
-        })),
-      },
+      portfolioAtRisk: parView(fund, date, scope, portfolio),
     };
   }
 
@@ -376,8 +379,7 @@ function bookLine(
   const principal = new Money(row.principal);
   const owedBy = owedByView(row);
   const interest = new Money(row.interest);
-  const penalty = row.penalty === null ? null : new Money(row.penalty);
-  const classification = worseOf(classByDays(row.days_past_due, rules), row.classification_floor);
+  const { penalty, classification } = figuresOfRow(row, rules);
   const standing = guarantees.filter((g) => STANDING_GUARANTEES.includes(g.status));
   const ofType = (type: loansRepo.GuaranteeType) => {
     const amounts = standing.filter((g) => g.type === type).map((g) => new Money(g.amount));
@@ -420,15 +422,44 @@ function bookLine(
   };
   return {
     view,
-    figures: {
-      lender: row.lender,
-      borrowerMemberId: row.borrower_member_id,
-      principal,
-      interest,
-      penalty,
-      daysPastDue: row.days_past_due,
-      classification,
-    },
+    figures: figuresOfRow(row, rules),
+  };
+}
+
+/** What the totals and PAR need of a loan of the book: its tier by days past due (at least its floor). */
+function figuresOfRow(row: repo.LoanBookRow, rules: ClassificationBands): BookFigures {
+  return {
+    lender: row.lender,
+    borrowerMemberId: row.borrower_member_id,
+    principal: new Money(row.principal),
+    interest: new Money(row.interest),
+    penalty: row.penalty === null ? null : new Money(row.penalty),
+    daysPastDue: row.days_past_due,
+    classification: worseOf(classByDays(row.days_past_due, rules), row.classification_floor),
+  };
+}
+
+function parView(
+  fund: Fund,
+  date: string,
+  scope: string | null,
+  portfolio: readonly BookFigures[],
+): PortfolioAtRiskView {
+  return {
+    fundId: fund.id,
+    asOf: date,
+    scope: { memberId: scope },
+    portfolios: portfolioAtRisk(portfolio).map((p) => ({
+      lender: p.lender,
+      loans: p.loans,
+      principalOutstanding: formatAmount(p.principal),
+      thresholds: p.thresholds.map((t) => ({
+        days: t.days,
+        atRiskPrincipal: formatAmount(t.atRiskPrincipal),
+        atRiskLoans: t.atRiskLoans,
+        ratio: t.ratio,
+      })),
+    })),
   };
 }
 
