@@ -890,6 +890,69 @@ async function attachPostings(db: Db, rows: EntryRow[]): Promise<JournalEntry[]>
   }));
 }
 
+export interface AccountPostingRow {
+  entry_id: string;
+  entry_seq: string;
+  entry_kind: string;
+  entry_memo: string;
+  posted_at: Date;
+  reverses_entry_id: string | null;
+  line_no: number;
+  side: Side;
+  amount: string;
+  memo: string | null;
+  effective_date: string;
+  balance_after: string;
+  version_after: string;
+  backdated: boolean;
+}
+
+export interface AccountPostingsFilter {
+  from?: string | undefined;
+  to?: string | undefined;
+  /** Keyset position: the version of the last posting of the previous page. */
+  afterVersion?: string | undefined;
+  order: 'asc' | 'desc';
+  limit: number;
+}
+
+/**
+ * One account's postings in the order they were posted (its versions: postings_account_version_key),
+ * each with its entry and the running balance after it; optionally only those dated in [from, to].
+ */
+export async function accountPostings(
+  db: Db,
+  fundId: string,
+  accountId: string,
+  filter: AccountPostingsFilter,
+): Promise<AccountPostingRow[]> {
+  const where = ['p.fund_id = ?', 'p.account_id = ?'];
+  const bindings: (string | number)[] = [fundId, accountId];
+  if (filter.from !== undefined) {
+    where.push('p.effective_date >= ?');
+    bindings.push(filter.from);
+  }
+  if (filter.to !== undefined) {
+    where.push('p.effective_date <= ?');
+    bindings.push(filter.to);
+  }
+  if (filter.afterVersion !== undefined) {
+    where.push(`p.version_after ${filter.order === 'asc' ? '>' : '<'} ?`);
+    bindings.push(filter.afterVersion);
+  }
+  const result = await db.raw<{ rows: AccountPostingRow[] }>(
+    `SELECT p.entry_id, e.seq AS entry_seq, e.kind AS entry_kind, e.memo AS entry_memo, e.posted_at,
+            e.reverses_entry_id, p.line_no, p.side, p.amount, p.memo, p.effective_date, p.balance_after,
+            p.version_after, p.backdated
+       FROM postings p JOIN journal_entries e ON e.fund_id = p.fund_id AND e.id = p.entry_id
+      WHERE ${where.join(' AND ')}
+      ORDER BY p.version_after ${filter.order === 'asc' ? 'ASC' : 'DESC'}
+      LIMIT ?`,
+    [...bindings, filter.limit],
+  );
+  return result.rows;
+}
+
 export interface AsOfTotalsRow {
   account_id: string;
   base_debit_total: string | null;

@@ -621,6 +621,15 @@ export class LedgerService {
     return repo.listEntries(db, fundId, filter);
   }
 
+  accountPostings(
+    db: Db,
+    fundId: string,
+    accountId: string,
+    filter: repo.AccountPostingsFilter,
+  ): Promise<repo.AccountPostingRow[]> {
+    return repo.accountPostings(db, fundId, accountId, filter);
+  }
+
   listHolds(db: Db, fundId: string, filter: Parameters<typeof repo.listHolds>[2]): Promise<Hold[]> {
     return repo.listHolds(db, fundId, filter);
   }

@@ -99,6 +99,7 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds/{fundId}/jobs/daily': ADMIN,
   'get /funds/{fundId}/accounts': ALL,
   'get /funds/{fundId}/accounts/{accountId}': ALL,
+  'get /funds/{fundId}/accounts/{accountId}/postings': ALL,
   'get /funds/{fundId}/entries': ALL,
   'get /funds/{fundId}/entries/{entryId}': ALL,
   'post /funds/{fundId}/entries': ADMIN,
@@ -494,6 +495,11 @@ const CALLS: Record<string, Call> = {
   // No asOf: today in the fund's time zone, never before the world fund was established.
   'get /funds/{fundId}/reports/loan-book': {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/reports/loan-book`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/accounts/{accountId}/postings': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/accounts/${w.capitalId}/postings`)).set(user.auth),
     success: 200,
     writes: false,
   },
