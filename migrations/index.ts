@@ -20,6 +20,7 @@ import * as guaranteeCapacityShare from './20261203000100_guarantee_capacity_sha
 import * as policyDecisions from './20261203000200_policy_decisions';
 import * as guardChainHeadsAndIdempotencyKeys from './20261203000300_guard_chain_heads_and_idempotency_keys';
 import * as recoveryWaivers from './20261203000400_recovery_waivers';
+import * as auditRequestIndex from './20261204000100_audit_request_index';
 
 /**
  * Every migration, in order. Listed by hand so that the same list runs from TypeScript (tests,
@@ -48,4 +49,5 @@ export const MIGRATIONS: readonly { name: string; module: Knex.Migration }[] = [
   { name: '20261203000200_policy_decisions', module: policyDecisions },
   { name: '20261203000300_guard_chain_heads_and_idempotency_keys', module: guardChainHeadsAndIdempotencyKeys },
   { name: '20261203000400_recovery_waivers', module: recoveryWaivers },
+  { name: '20261204000100_audit_request_index', module: auditRequestIndex },
 ];

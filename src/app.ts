@@ -49,6 +49,8 @@ import { JointGroupService } from './guarantees/joint-groups.service';
 import { bankLoanRoutes } from './loans/bank-loans.routes';
 import { recoveryRoutes } from './recovery/recovery.routes';
 import { RecoveryService } from './recovery/recovery.service';
+import { overviewRoutes } from './overview/overview.routes';
+import { OverviewService } from './overview/overview.service';
 import { reportRoutes } from './reports/reports.routes';
 import { ReportService } from './reports/reports.service';
 
@@ -73,6 +75,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...jointGroupRoutes,
   ...recoveryRoutes,
   ...reportRoutes,
+  ...overviewRoutes,
   ...ledgerRoutes,
   ...auditRoutes,
 ];
@@ -100,6 +103,16 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
   const repayments = new RepaymentService(deps);
   const jointGroups = new JointGroupService(deps);
   const recovery = new RecoveryService(deps);
+  const members = new MemberService(deps);
+  const periods = new PeriodService(deps);
+  const committee = new CommitteeService({
+    ...deps,
+    loans,
+    extensions,
+    motions: { joint_group: jointGroups, recovery_action: recovery },
+  });
+  const guarantees = new GuaranteeService(deps);
+  const reports = new ReportService(deps);
   // Member statements list the member's loans and guarantees.
   capital.addStatementSection(loanStatementSection);
   return {
@@ -109,25 +122,21 @@ export function createServices(db: Knex, config: Config, clock: Clock, jwtKey: J
     auth,
     users,
     funds,
-    members: new MemberService(deps),
+    members,
     capital,
     exits: new ExitService(deps),
-    periods: new PeriodService(deps),
+    periods,
     loans,
-    committee: new CommitteeService({
-      ...deps,
-      loans,
-      extensions,
-      motions: { joint_group: jointGroups, recovery_action: recovery },
-    }),
+    committee,
     disbursements: new DisbursementService({ ...deps, loans }),
     repayments,
     dailyJob: new DailyJobService(deps),
     extensions,
-    guarantees: new GuaranteeService(deps),
+    guarantees,
     jointGroups,
     recovery,
-    reports: new ReportService(deps),
+    reports,
+    overview: new OverviewService({ ...deps, members, periods, reports, committee, recovery, guarantees }),
   };
 }
 

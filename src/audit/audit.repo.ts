@@ -105,6 +105,8 @@ export interface AuditFilter {
   targetType?: string | undefined;
   targetId?: string | undefined;
   actorId?: string | undefined;
+  /** The request that wrote the record (X-Request-Id): what a journal entry it posted also carries. */
+  requestId?: string | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
   afterSeq?: string | undefined;
@@ -124,6 +126,7 @@ export async function listAuditRows(db: Db, chain: string, filter: AuditFilter):
   if (filter.targetType) query.andWhere('a.target_type', filter.targetType);
   if (filter.targetId) query.andWhere('a.target_id', filter.targetId);
   if (filter.actorId) query.andWhere('a.actor_id', filter.actorId);
+  if (filter.requestId) query.andWhere('a.chain', chain).andWhere('a.request_id', filter.requestId);
   if (filter.from) query.andWhere('a.created_at', '>=', filter.from);
   if (filter.to) query.andWhere('a.created_at', '<', filter.to);
   if (filter.afterSeq) query.andWhere('l.seq', filter.order === 'asc' ? '>' : '<', filter.afterSeq);

@@ -40,6 +40,10 @@ const listAuditQuery = z.strictObject({
   targetType: z.string().max(100).optional(),
   targetId: z.string().max(100).optional(),
   actorId: uuid.optional(),
+  requestId: z.string().min(1).max(128).optional().meta({
+    description:
+      'Records written by this request (its X-Request-Id). A journal entry carries the request id that posted it: this finds the audit record that made it.',
+  }),
   from: timestamp.optional().meta({ description: 'Recorded at or after.' }),
   to: timestamp.optional().meta({ description: 'Recorded before.' }),
   order: orderParam,
@@ -57,6 +61,8 @@ export const auditRoutes: AnyRoute[] = [
     path: '/funds/{fundId}/audit',
     operationId: 'listAudit',
     summary: 'The fund’s audit log',
+    description:
+      'Filter by action, target (type and id), actor, request id (the record that posted an entry: the entry’s `requestId`) and time recorded.',
     tag: TAG,
     permission: 'audit.read',
     params: fundIdParams,
@@ -69,6 +75,7 @@ export const auditRoutes: AnyRoute[] = [
         targetType: query.targetType,
         targetId: query.targetId,
         actorId: query.actorId,
+        requestId: query.requestId,
         from: query.from === undefined ? undefined : new Date(query.from),
         to: query.to === undefined ? undefined : new Date(query.to),
         afterSeq: after?.seq,

@@ -82,6 +82,8 @@ export const PERMISSIONS = {
   // Reports (loan book, portfolio at risk, exposure, guarantee network): member users see only
   // their own rows; the services scope them.
   'reports.read': ['admin', 'committee', 'member', 'auditor'],
+  // The fund at a glance: figures of the whole fund, so oversight roles only (no member users).
+  'overview.read': ['admin', 'committee', 'auditor'],
   // The daily loan job (accrual, overdue, classification): run by administrators or the CLI.
   'jobs.run': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -268,7 +268,7 @@ export const capitalRoutes: AnyRoute[] = [
     params: memberParams,
     query: statementQuery,
     problems: [404, 422],
-    response: { status: 200, description: 'The statement', schema: statementView },
+    response: { status: 200, description: 'The statement', schema: statementView, alternatives: ['text/csv'] },
     handler: async ({ params, query, ctx }): Promise<Reply> => {
       const fund = fundOf(ctx);
       const { capital } = ctx.app.services;

@@ -499,3 +499,20 @@ export async function ratifications(
   if (filter.beforeNumber !== undefined) query.andWhere('l.number', '<', filter.beforeNumber);
   return (await query) as RatificationRow[];
 }
+
+/** Fast-tracked loans waiting for ratification: how many, their amounts, the newest ids. */
+export async function pendingRatifications(
+  db: Db,
+  fundId: string,
+  idsMax: number,
+): Promise<{ count: number; amount: string; loan_ids: string[] }> {
+  const result = await db.raw<{ rows: { count: number; amount: string; loan_ids: string[] | null }[] }>(
+    `SELECT count(*)::int AS count, coalesce(sum(l.amount), 0)::text AS amount,
+            (array_agg(l.id::text ORDER BY l.number DESC))[1:?::int] AS loan_ids
+       FROM loans l
+      WHERE l.fund_id = ? AND l.fast_tracked AND l.ratification_status = 'pending'`,
+    [idsMax, fundId],
+  );
+  const row = result.rows[0]!;
+  return { count: row.count, amount: row.amount, loan_ids: row.loan_ids ?? [] };
+}

@@ -172,7 +172,7 @@ export const committeeRoutes: AnyRoute[] = [
     permission: 'meetings.read',
     params: meetingParams,
     problems: [404],
-    response: { status: 200, description: 'The minutes', schema: meetingView },
+    response: { status: 200, description: 'The minutes', schema: meetingView, alternatives: ['text/markdown'] },
     handler: async ({ params, ctx }): Promise<Reply> => {
       const view = await ctx.app.services.committee.meeting(ctx.app.db, fundOf(ctx), params.meetingId);
       // The same URL answers in two formats: caches must key on Accept.

@@ -820,6 +820,19 @@ export class CommitteeService {
     }));
   }
 
+  /**
+   * The ratification queue in brief: fast-tracked loans the next meeting must ratify, how many,
+   * their amounts, and the ids of the newest `idsMax`.
+   */
+  async pendingRatifications(
+    db: Db,
+    fund: Fund,
+    idsMax: number,
+  ): Promise<{ count: number; amount: Money; loanIds: string[] }> {
+    const row = await repo.pendingRatifications(db, fund.id, idsMax);
+    return { count: row.count, amount: new Money(row.amount), loanIds: row.loan_ids };
+  }
+
   async listMeetings(
     db: Db,
     fund: Fund,

@@ -5,10 +5,11 @@ import { addDays, type Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import { detailNamingEach } from '../errors';
 import type { Fund, FundService } from '../funds/funds.service';
+import { liquidityReserve } from '../funds/limits';
 import type { FundPolicy } from '../funds/policy';
 import type { LedgerService } from '../ledger/ledger.service';
 import { lockMember, type MemberRow } from '../members/members.repo';
-import { formatAmount, Money, roundHalfUp, sumAmounts, ZERO } from '../money/money';
+import { formatAmount, Money, sumAmounts, ZERO } from '../money/money';
 import { NoCapitalToAllocate } from '../periods/allocation';
 import * as periodsRepo from '../periods/periods.repo';
 import { shareByCapital } from '../periods/periods.service';
@@ -386,7 +387,7 @@ export class ExitService {
     const available = new Money(pool.balance).minus(pool.held);
     const { policy } = await this.deps.funds.policyInForce(db, fund);
     const capital = new Money(await repo.totalMemberCapital(db, fund.id));
-    const reserve = Money.max(roundHalfUp(capital.times(policy.liquidityReservePct).div(100)), ZERO);
+    const reserve = liquidityReserve(policy, capital);
     const shortfall = Money.max(reserve.plus(refund).minus(available), ZERO);
     return {
       available: formatAmount(available),

@@ -1,5 +1,5 @@
 import Decimal from 'decimal.js';
-import { Money, ZERO } from '../money/money';
+import { Money, roundHalfUp, ZERO } from '../money/money';
 import type { FundPolicy } from './policy';
 
 /**
@@ -43,4 +43,14 @@ export function relatedGroupLimit(policy: FundPolicy, poolCapital: Decimal): Mon
 /** What one guarantor may stand behind: `guarantorCapacityPaidInMultiple` × its paid-in capital. */
 export function guarantorCapacity(policy: FundPolicy, paidIn: Decimal): Money {
   return multipleOf(policy.guarantorCapacityPaidInMultiple, paidIn);
+}
+
+/**
+ * The liquidity reserve: `liquidityReservePct` of pool capital (Σ member capital, 3001:<member>),
+ * kept back from lending and from exit refunds. Rounded half-up to the fen (rule R1, ADR 0001) —
+ * unlike the limits above, it is a floor the pool must keep, not a ceiling — and never below zero.
+ * Lending (loans/eligibility.ts), exits (exits.service.ts) and the fund overview all use this.
+ */
+export function liquidityReserve(policy: Pick<FundPolicy, 'liquidityReservePct'>, poolCapital: Decimal): Money {
+  return Money.max(roundHalfUp(new Money(poolCapital).times(policy.liquidityReservePct).div(100)), ZERO);
 }

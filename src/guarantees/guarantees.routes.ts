@@ -19,7 +19,7 @@ export const guaranteeRoutes: AnyRoute[] = [
     tag: TAG,
     permission: 'reports.read',
     params: fundIdParams,
-    response: { status: 200, description: 'The network', schema: networkView },
+    response: { status: 200, description: 'The network', schema: networkView, alternatives: ['text/csv'] },
     handler: async ({ ctx }): Promise<Reply> => {
       const fund = fundOf(ctx);
       const network = await ctx.app.services.guarantees.network(ctx.app.db, fund, ctx.principal);

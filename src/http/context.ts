@@ -21,6 +21,7 @@ import type { PeriodService } from '../periods/periods.service';
 import type { GuaranteeService } from '../guarantees/guarantees.service';
 import type { JointGroupService } from '../guarantees/joint-groups.service';
 import type { RecoveryService } from '../recovery/recovery.service';
+import type { OverviewService } from '../overview/overview.service';
 import type { ReportService } from '../reports/reports.service';
 
 export interface Services {
@@ -44,6 +45,7 @@ export interface Services {
   jointGroups: JointGroupService;
   recovery: RecoveryService;
   reports: ReportService;
+  overview: OverviewService;
 }
 
 /** What the whole app shares: built once in createApp. */

@@ -12,6 +12,10 @@ import { parseInput } from './validation';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
+/** The formats besides JSON a route may answer in (its `Content-Type` without parameters). */
+export const ALTERNATIVE_MEDIA_TYPES = ['text/csv', 'text/markdown'] as const;
+export type AlternativeMediaType = (typeof ALTERNATIVE_MEDIA_TYPES)[number];
+
 /**
  * One API operation, declared once: the Express handler, its validation and its OpenAPI entry all
  * come from this object, so the documentation cannot drift from what the code accepts.
@@ -35,7 +39,17 @@ export interface RouteSpec<
   query?: Q;
   body?: B;
   idempotency?: IdempotencyRule;
-  response: { status: 200 | 201; description: string; schema: R };
+  response: {
+    status: 200 | 201;
+    description: string;
+    schema: R;
+    /**
+     * Other formats the handler may answer in besides JSON, by Accept (a CSV download, Markdown
+     * minutes). Declared here so the OpenAPI document lists them; outside production a reply in a
+     * format the route does not declare is an error, so the declaration cannot fall behind.
+     */
+    alternatives?: readonly AlternativeMediaType[];
+  };
   /** Other statuses this operation answers with, beyond the generic ones. */
   problems?: readonly number[];
   handler: (input: {
@@ -99,10 +113,10 @@ export function mountRoutes(router: Router, app: AppContext, routes: readonly An
         rawBody: req.body,
       };
       const reply = await route.handler({ params, query, body, ctx });
-      if (app.config.env !== 'production' && reply.contentType === undefined && !reply.replayed) {
-        const checked = route.response.schema.safeParse(reply.body);
-        if (!checked.success) {
-          next(new Error(`response of ${route.operationId} does not match its schema: ${checked.error.message}`));
+      if (app.config.env !== 'production') {
+        const undocumented = undocumentedReply(route, reply);
+        if (undocumented !== undefined) {
+          next(new Error(`response of ${route.operationId} ${undocumented}`));
           return;
         }
       }
@@ -113,6 +127,21 @@ export function mountRoutes(router: Router, app: AppContext, routes: readonly An
       else res.json(reply.body);
     });
   }
+}
+
+/**
+ * Why a reply is not what the route documents, or undefined when it is: JSON must match the
+ * response schema (a replay is what was stored), another format must be one the route declares.
+ */
+function undocumentedReply(route: AnyRoute, reply: Reply): string | undefined {
+  if (reply.contentType !== undefined) {
+    const mediaType = reply.contentType.split(';')[0]!.trim().toLowerCase();
+    const declared: readonly string[] = route.response.alternatives ?? [];
+    return declared.includes(mediaType) ? undefined : `is ${mediaType}, which the route does not declare`;
+  }
+  if (reply.replayed) return undefined;
+  const checked = route.response.schema.safeParse(reply.body);
+  return checked.success ? undefined : `does not match its schema: ${checked.error.message}`;
 }
 
 async function authorize(

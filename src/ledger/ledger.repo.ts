@@ -109,6 +109,15 @@ export async function findAccount(db: Db, fundId: string, accountId: string): Pr
   return result.rows[0] && rowToAccount(result.rows[0]);
 }
 
+/** A fund-level account by its chart code (1001, 3101…). */
+export async function findAccountByCode(db: Db, fundId: string, code: string): Promise<Account | undefined> {
+  const result = await db.raw<{ rows: AccountRow[] }>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.fund_id = ? AND a.code = ?`,
+    [fundId, code],
+  );
+  return result.rows[0] && rowToAccount(result.rows[0]);
+}
+
 export interface BalanceRow {
   account_id: string;
   debit_total: string;
@@ -881,6 +890,69 @@ async function attachPostings(db: Db, rows: EntryRow[]): Promise<JournalEntry[]>
   }));
 }
 
+export interface AccountPostingRow {
+  entry_id: string;
+  entry_seq: string;
+  entry_kind: string;
+  entry_memo: string;
+  posted_at: Date;
+  reverses_entry_id: string | null;
+  line_no: number;
+  side: Side;
+  amount: string;
+  memo: string | null;
+  effective_date: string;
+  balance_after: string;
+  version_after: string;
+  backdated: boolean;
+}
+
+export interface AccountPostingsFilter {
+  from?: string | undefined;
+  to?: string | undefined;
+  /** Keyset position: the version of the last posting of the previous page. */
+  afterVersion?: string | undefined;
+  order: 'asc' | 'desc';
+  limit: number;
+}
+
+/**
+ * One account's postings in the order they were posted (its versions: postings_account_version_key),
+ * each with its entry and the running balance after it; optionally only those dated in [from, to].
+ */
+export async function accountPostings(
+  db: Db,
+  fundId: string,
+  accountId: string,
+  filter: AccountPostingsFilter,
+): Promise<AccountPostingRow[]> {
+  const where = ['p.fund_id = ?', 'p.account_id = ?'];
+  const bindings: (string | number)[] = [fundId, accountId];
+  if (filter.from !== undefined) {
+    where.push('p.effective_date >= ?');
+    bindings.push(filter.from);
+  }
+  if (filter.to !== undefined) {
+    where.push('p.effective_date <= ?');
+    bindings.push(filter.to);
+  }
+  if (filter.afterVersion !== undefined) {
+    where.push(`p.version_after ${filter.order === 'asc' ? '>' : '<'} ?`);
+    bindings.push(filter.afterVersion);
+  }
+  const result = await db.raw<{ rows: AccountPostingRow[] }>(
+    `SELECT p.entry_id, e.seq AS entry_seq, e.kind AS entry_kind, e.memo AS entry_memo, e.posted_at,
+            e.reverses_entry_id, p.line_no, p.side, p.amount, p.memo, p.effective_date, p.balance_after,
+            p.version_after, p.backdated
+       FROM postings p JOIN journal_entries e ON e.fund_id = p.fund_id AND e.id = p.entry_id
+      WHERE ${where.join(' AND ')}
+      ORDER BY p.version_after ${filter.order === 'asc' ? 'ASC' : 'DESC'}
+      LIMIT ?`,
+    [...bindings, filter.limit],
+  );
+  return result.rows;
+}
+
 export interface AsOfTotalsRow {
   account_id: string;
   base_debit_total: string | null;
@@ -928,6 +1000,61 @@ export async function totalsAsOf(
        FROM accounts a ${AS_OF_TOTALS_JOINS}
       WHERE a.fund_id = ? ${accountIds ? 'AND a.id = ANY(?::uuid[])' : ''}`,
     accountIds ? [asOf, asOf, fundId, [...accountIds]] : [asOf, asOf, fundId],
+  );
+  return result.rows;
+}
+
+export interface BaseCodeBalanceRow {
+  as_of: string;
+  base_code: string;
+  /** Σ normal-side balances of the code's accounts at the end of `as_of`. */
+  balance: string;
+  /** How many of those accounts have a balance other than zero then. */
+  accounts_nonzero: number;
+}
+
+/**
+ * The balances of every account of the given chart codes (e.g. all loans' 1201) at the end of
+ * each of the given value dates, summed per code and date, in one statement: for each account and
+ * date the as-of totals of ADR 0003 (the last posting whose watermark is on or before the date, plus
+ * the back-dated postings after it), as in AS_OF_TOTALS_JOINS. A code without accounts has no rows.
+ */
+export async function balancesByCodeAsOf(
+  db: Db,
+  fundId: string,
+  baseCodes: readonly string[],
+  dates: readonly string[],
+): Promise<BaseCodeBalanceRow[]> {
+  const result = await db.raw<{ rows: BaseCodeBalanceRow[] }>(
+    `WITH figures AS (
+       SELECT d.d, a.base_code,
+              (coalesce(base.debit_total_after, 0) + coalesce(late.debits, 0)
+               - coalesce(base.credit_total_after, 0) - coalesce(late.credits, 0))
+              * CASE a.normal_side WHEN 'debit' THEN 1 ELSE -1 END AS balance
+         FROM unnest(?::date[]) AS d(d)
+         CROSS JOIN accounts a
+         LEFT JOIN LATERAL (
+           SELECT p.debit_total_after, p.credit_total_after, p.version_after
+             FROM postings p
+            WHERE p.account_id = a.id AND p.watermark_after <= d.d
+            ORDER BY p.watermark_after DESC, p.version_after DESC
+            LIMIT 1
+         ) base ON true
+         LEFT JOIN LATERAL (
+           SELECT sum(p.amount) FILTER (WHERE p.side = 'debit') AS debits,
+                  sum(p.amount) FILTER (WHERE p.side = 'credit') AS credits
+             FROM postings p
+            WHERE p.account_id = a.id AND p.backdated AND p.effective_date <= d.d
+              AND p.version_after > coalesce(base.version_after, 0)
+         ) late ON true
+        WHERE a.fund_id = ? AND a.base_code = ANY(?::text[])
+     )
+     SELECT to_char(f.d, 'YYYY-MM-DD') AS as_of, f.base_code, sum(f.balance)::text AS balance,
+            (count(*) FILTER (WHERE f.balance <> 0))::int AS accounts_nonzero
+       FROM figures f
+      GROUP BY f.d, f.base_code
+      ORDER BY f.d, f.base_code`,
+    [[...dates], fundId, [...baseCodes]],
   );
   return result.rows;
 }
@@ -1033,13 +1160,37 @@ export interface NewHold {
   expiresAt: Date;
   idempotencyKey: string | null;
   createdBy: string | null;
+  /** The service clock's now: a hold is dated by the app's clock, like everything the app records. */
+  createdAt: Date;
+}
+
+/**
+ * What holds on an account reserved at the end of a day in a time zone: those placed before the
+ * next midnight there and not resolved (posted, released or expired) before it, by the times the
+ * ledger recorded on them (its clock). Holds have no value date (ADR 0003), so this is as of the
+ * clock, not of effective dates; for today it is what `account_balances.held` holds now.
+ */
+export async function heldAtEndOf(
+  db: Db,
+  fundId: string,
+  accountId: string,
+  date: string,
+  timeZone: string,
+): Promise<string> {
+  const result = await db.raw<{ rows: { held: string }[] }>(
+    `SELECT coalesce(sum(h.amount), 0)::text AS held
+       FROM holds h CROSS JOIN (SELECT ((?::date + 1)::timestamp AT TIME ZONE ?) AS t) e
+      WHERE h.fund_id = ? AND h.account_id = ? AND h.created_at < e.t AND (h.resolved_at IS NULL OR h.resolved_at >= e.t)`,
+    [date, timeZone, fundId, accountId],
+  );
+  return result.rows[0]!.held;
 }
 
 export async function insertHold(trx: Trx, hold: NewHold): Promise<Hold | undefined> {
   const result = await trx.raw<{ rows: HoldRow[] }>(
     `INSERT INTO holds (fund_id, account_id, amount, status, reason, reference, expires_at,
-                        idempotency_key, created_by)
-     VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)
+                        idempotency_key, created_by, created_at)
+     VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
      ON CONFLICT (fund_id, idempotency_key) DO NOTHING
      RETURNING ${HOLD_COLUMNS}`,
     [
@@ -1051,6 +1202,7 @@ export async function insertHold(trx: Trx, hold: NewHold): Promise<Hold | undefi
       hold.expiresAt,
       hold.idempotencyKey,
       hold.createdBy,
+      hold.createdAt,
     ],
   );
   return result.rows[0] && rowToHold(result.rows[0]);
@@ -1100,11 +1252,12 @@ export async function resolveHolds(
   holdIds: readonly string[],
   status: Exclude<HoldStatus, 'pending'>,
   entryId: string | null,
+  resolvedAt: Date,
 ): Promise<number> {
   const result = await trx.raw<{ rowCount: number }>(
-    `UPDATE holds SET status = ?, resolved_at = now(), entry_id = ?
+    `UPDATE holds SET status = ?, resolved_at = ?, entry_id = ?
       WHERE fund_id = ? AND id = ANY(?::uuid[]) AND status = 'pending'`,
-    [status, entryId, fundId, [...holdIds]],
+    [status, resolvedAt, entryId, fundId, [...holdIds]],
   );
   return result.rowCount;
 }

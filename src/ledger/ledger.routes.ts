@@ -6,10 +6,13 @@ import { fundOf, type RequestContext } from '../http/context';
 import { decodeCursor, pageOf as paginate } from '../http/pagination';
 import { defineRoute, ok, type AnyRoute } from '../http/route';
 import { fundIdParams, pageOf, seqCursor } from '../http/schemas';
+import { formatAmount, Money } from '../money/money';
 import { ledgerError } from './ledger.errors';
 import {
   accountCode,
   accountParams,
+  accountPostingsQuery,
+  accountPostingView,
   accountQuery,
   accountView,
   entryParams,
@@ -88,6 +91,61 @@ export const ledgerRoutes: AnyRoute[] = [
         ? { date: query.asOf, figures: await ledger.balanceAsOf(ctx.app.db, fund.id, account, query.asOf) }
         : undefined;
       return ok(toAccountView(account, asOf));
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/funds/{fundId}/accounts/{accountId}/postings',
+    operationId: 'listAccountPostings',
+    summary: 'An account’s postings with the running balance after each',
+    description:
+      'In the order posted (newest first unless `order=asc`), optionally only those dated from `from` to `to`: each with its entry (seq, kind, memo, the entry it reverses), its value date, side, amount and the account’s balance after it. Member users see only their own enterprise’s accounts (any other is 404 `account_not_found`).',
+    tag: TAG,
+    permission: 'accounts.read',
+    params: accountParams,
+    query: accountPostingsQuery,
+    problems: [404],
+    response: { status: 200, description: 'A page of postings', schema: pageOf(accountPostingView) },
+    handler: async ({ params, query, ctx }) => {
+      const fund = fundOf(ctx);
+      const { ledger } = ctx.app.services;
+      const account = await ledger.getAccount(ctx.app.db, fund.id, params.accountId);
+      const member = memberScope(ctx.principal);
+      if (member !== undefined && account.memberId !== member) {
+        throw ledgerError('account_not_found', `Account ${params.accountId} does not exist in this fund.`);
+      }
+      const after = decodeCursor(query.cursor, seqCursor);
+      const rows = await ledger.accountPostings(ctx.app.db, fund.id, account.id, {
+        from: query.from,
+        to: query.to,
+        afterVersion: after?.seq,
+        order: query.order,
+        limit: query.limit + 1,
+      });
+      return ok(
+        paginate(
+          rows,
+          query.limit,
+          (row) => ({
+            entryId: row.entry_id,
+            entrySeq: row.entry_seq,
+            entryKind: row.entry_kind,
+            entryMemo: row.entry_memo,
+            reversesEntryId: row.reverses_entry_id,
+            postedAt: row.posted_at.toISOString(),
+            effectiveDate: row.effective_date,
+            lineNo: row.line_no,
+            side: row.side,
+            amount: formatAmount(new Money(row.amount)),
+            memo: row.memo,
+            balanceAfter: formatAmount(new Money(row.balance_after)),
+            version: row.version_after,
+            backdated: row.backdated,
+          }),
+          (row) => ({ seq: row.version_after }),
+        ),
+      );
     },
   }),
 

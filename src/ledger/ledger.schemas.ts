@@ -94,6 +94,22 @@ export const listEntriesQuery = z.strictObject({
   cursor: cursorParam,
 });
 
+export const accountPostingsQuery = z
+  .strictObject({
+    from: isoDate.optional().meta({ description: 'Effective date on or after.' }),
+    to: isoDate.optional().meta({ description: 'Effective date on or before.' }),
+    order: z
+      .enum(['asc', 'desc'])
+      .default('desc')
+      .meta({ description: 'By the order posted (the account’s version); newest first by default.' }),
+    limit: limitParam,
+    cursor: cursorParam,
+  })
+  .refine((query) => query.from === undefined || query.to === undefined || query.from <= query.to, {
+    message: 'from must not be after to',
+    path: ['from'],
+  });
+
 export const trialBalanceQuery = z.strictObject({
   asOf: isoDate.optional().meta({ description: 'Balances at the end of this value date; today’s when absent.' }),
 });
@@ -171,6 +187,28 @@ export const entryView = z
       .meta({ description: 'Postings on other members’ accounts, not shown to member users.' }),
   })
   .meta({ id: 'JournalEntry' });
+
+export const accountPostingView = z
+  .object({
+    entryId: uuid,
+    entrySeq: z.string(),
+    entryKind: z.string(),
+    entryMemo: z.string(),
+    reversesEntryId: uuid.nullable().meta({ description: 'Set when the entry is a reversal of another.' }),
+    postedAt: timestamp,
+    effectiveDate: isoDate,
+    lineNo: z.int(),
+    side,
+    amount: amountOutput,
+    memo: z.string().nullable().meta({ description: 'The line’s own memo, if it has one.' }),
+    balanceAfter: amountOutput.meta({
+      description:
+        'The account’s balance (normal side) after this posting, in the order posted: the running balance. A back-dated posting counts from when it was posted; the balance as of a value date is `GET …/accounts/{accountId}?asOf=`.',
+    }),
+    version: z.string().meta({ description: 'The account’s posting count after this one: its position.' }),
+    backdated: z.boolean().meta({ description: 'Dated before a posting the account already had.' }),
+  })
+  .meta({ id: 'AccountPosting' });
 
 export const trialBalanceLineView = z.object({
   accountId: uuid,

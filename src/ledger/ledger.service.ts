@@ -486,6 +486,7 @@ export class LedgerService {
       expiresAt: input.expiresAt,
       idempotencyKey: input.idempotencyKey ?? null,
       createdBy: input.actor.userId,
+      createdAt: now,
     });
     if (!hold) {
       const existing = await repo.findHoldByIdempotencyKey(trx, input.fundId, input.idempotencyKey!);
@@ -518,8 +519,9 @@ export class LedgerService {
     const hold = await this.lockPendingHold(trx, fundId, holdId);
     await repo.lockBalances(trx, fundId, [hold.accountId]);
     await repo.adjustHeld(trx, fundId, [{ accountId: hold.accountId, delta: `-${hold.amount}` }]);
-    await repo.resolveHolds(trx, fundId, [hold.id], 'released', null);
-    return { ...hold, status: 'released', resolvedAt: this.clock.now() };
+    const now = this.clock.now();
+    await repo.resolveHolds(trx, fundId, [hold.id], 'released', null, now);
+    return { ...hold, status: 'released', resolvedAt: now };
   }
 
   /**
@@ -546,8 +548,9 @@ export class LedgerService {
     const posted = await this.postEntry(trx, input, {
       releasedHolds: new Map([[hold.accountId, new Money(hold.amount)]]),
     });
-    await repo.resolveHolds(trx, input.fundId, [hold.id], 'posted', posted.entry.id);
-    return { ...posted, hold: { ...hold, status: 'posted', entryId: posted.entry.id } };
+    const now = this.clock.now();
+    await repo.resolveHolds(trx, input.fundId, [hold.id], 'posted', posted.entry.id, now);
+    return { ...posted, hold: { ...hold, status: 'posted', entryId: posted.entry.id, resolvedAt: now } };
   }
 
   /** Releases up to HOLD_EXPIRY_BATCH_MAX expired holds of one fund; returns what it released. */
@@ -571,6 +574,7 @@ export class LedgerService {
       holds.map((hold) => hold.id),
       'expired',
       null,
+      now,
     );
     assert(resolved === holds.length, `expired ${resolved} of ${holds.length} locked holds`);
     return holds.map((hold) => ({ ...hold, status: 'expired', resolvedAt: now }));
@@ -617,6 +621,15 @@ export class LedgerService {
     return repo.listEntries(db, fundId, filter);
   }
 
+  accountPostings(
+    db: Db,
+    fundId: string,
+    accountId: string,
+    filter: repo.AccountPostingsFilter,
+  ): Promise<repo.AccountPostingRow[]> {
+    return repo.accountPostings(db, fundId, accountId, filter);
+  }
+
   listHolds(db: Db, fundId: string, filter: Parameters<typeof repo.listHolds>[2]): Promise<Hold[]> {
     return repo.listHolds(db, fundId, filter);
   }
@@ -625,6 +638,42 @@ export class LedgerService {
     const [row] = await repo.totalsAsOf(db, fundId, asOf, [account.id]);
     assert(row, `no as-of totals for account ${account.id}`);
     return asOfFigures(row, account.normalSide);
+  }
+
+  /**
+   * Balances of whole chart codes (every loan's 1201, every member's 3001…) at the end of each of
+   * `dates`, in one statement (ADR 0003's as-of totals per account and date): per date, per code,
+   * the sum of the normal-side balances and how many accounts are not at zero. Every code asked
+   * for is answered for every date, zero when it has no accounts yet.
+   */
+  async balancesByCodeAsOf(
+    db: Db,
+    fundId: string,
+    baseCodes: readonly string[],
+    dates: readonly string[],
+  ): Promise<Map<string, Map<string, CodeBalance>>> {
+    assert(dates.every(isIsoDate), `as-of dates ${dates.join(', ')}`);
+    const rows = await repo.balancesByCodeAsOf(db, fundId, baseCodes, dates);
+    const byDate = new Map<string, Map<string, CodeBalance>>();
+    for (const date of dates) {
+      byDate.set(date, new Map(baseCodes.map((code) => [code, { balance: ZERO, accountsNonZero: 0 }])));
+    }
+    for (const row of rows) {
+      const codes = byDate.get(row.as_of);
+      assert(codes !== undefined && codes.has(row.base_code), `${row.base_code} on ${row.as_of} was not asked for`);
+      codes.set(row.base_code, { balance: new Money(row.balance), accountsNonZero: row.accounts_nonzero });
+    }
+    return byDate;
+  }
+
+  /**
+   * What holds reserved on a fund-level account (pool cash, 1001) at the end of `date` in the
+   * fund's time zone, by the clock: holds have no value date. For today, the account's `held`.
+   */
+  async heldAtEndOf(db: Db, fund: { id: string; timezone: string }, code: string, date: string): Promise<Money> {
+    const account = await repo.findAccountByCode(db, fund.id, code);
+    assert(account, `fund ${fund.id} has no account ${code}`);
+    return new Money(await repo.heldAtEndOf(db, fund.id, account.id, date, fund.timezone));
   }
 
   /**
@@ -697,6 +746,12 @@ export class LedgerService {
       { isolationLevel: 'repeatable read', readOnly: true },
     );
   }
+}
+
+/** A chart code's accounts together on a day: Σ balance, and how many are not at zero. */
+export interface CodeBalance {
+  balance: Money;
+  accountsNonZero: number;
 }
 
 export interface AccountWithBalance extends Account {

@@ -394,6 +394,8 @@ export interface ListServicedFilter {
   statuses: readonly LoanStatus[];
   /** Loans the member takes part in: borrower, peer lender or guarantor. */
   involving?: string | undefined;
+  /** With `involving`: only in this part. */
+  memberRole?: MemberRole | undefined;
   /** Member users: the same rule, as a visibility limit. */
   visibleTo?: string | undefined;
   overdue?: boolean | undefined;
@@ -409,6 +411,20 @@ const INVOLVES_SQL = `(l.borrower_member_id = ? OR l.peer_lender_member_id = ?
   OR EXISTS (SELECT 1 FROM loan_guarantees g
               WHERE g.fund_id = l.fund_id AND g.loan_id = l.id AND g.guarantor_member_id = ?))`;
 
+export type MemberRole = 'borrower' | 'guarantor' | 'lender';
+
+/**
+ * A member's part in a loan, each as a WHERE clause on `l` with one binding, the member. As
+ * guarantor: a guarantee it gave, or was asked for; one it declined, or that was withdrawn, is none.
+ */
+const MEMBER_ROLE_SQL: Record<MemberRole, string> = {
+  borrower: 'l.borrower_member_id = ?',
+  lender: 'l.peer_lender_member_id = ?',
+  guarantor: `EXISTS (SELECT 1 FROM loan_guarantees g
+    WHERE g.fund_id = l.fund_id AND g.loan_id = l.id AND g.guarantor_member_id = ?
+      AND g.status NOT IN ('declined', 'withdrawn'))`,
+};
+
 /** Loans newest first (by number), with their balances, in one statement. */
 export async function listServicedLoans(
   db: Db,
@@ -417,10 +433,16 @@ export async function listServicedLoans(
 ): Promise<LoanWithFigures[]> {
   const where: string[] = ['l.fund_id = ?', 'l.status = ANY(?::text[])'];
   const bindings: Knex.RawBinding[] = [filter.today, fundId, [...filter.statuses]];
-  for (const member of [filter.involving, filter.visibleTo]) {
-    if (member === undefined) continue;
+  if (filter.involving !== undefined && filter.memberRole !== undefined) {
+    where.push(MEMBER_ROLE_SQL[filter.memberRole]);
+    bindings.push(filter.involving);
+  } else if (filter.involving !== undefined) {
     where.push(INVOLVES_SQL);
-    bindings.push(member, member, member);
+    bindings.push(filter.involving, filter.involving, filter.involving);
+  }
+  if (filter.visibleTo !== undefined) {
+    where.push(INVOLVES_SQL);
+    bindings.push(filter.visibleTo, filter.visibleTo, filter.visibleTo);
   }
   if (filter.overdue !== undefined) where.push(filter.overdue ? `(${OVERDUE_SQL})` : `NOT (${OVERDUE_SQL})`);
   if (filter.lender !== undefined) {

@@ -105,7 +105,7 @@ export const disbursementRoutes: AnyRoute[] = [
     operationId: 'listLoans',
     summary: 'Loans from approval on, newest first',
     description:
-      'Filter by status, by a member taking part (borrower, guarantor or peer lender), by `lender` (pool, peer, bank), by `overdue` and by the `ratification` of fast-tracked loans (`failed`: the committee did not ratify them). Member users see only loans their enterprise borrows, guarantees or lends.',
+      'Filter by status, by a member taking part (borrower, guarantor or peer lender; `memberRole` narrows it to one of those), by `lender` (pool, peer, bank), by `overdue` and by the `ratification` of fast-tracked loans (`failed`: the committee did not ratify them). Member users see only loans their enterprise borrows, guarantees or lends.',
     tag: TAG,
     permission: 'loans.read',
     params: fundIdParams,
@@ -116,6 +116,7 @@ export const disbursementRoutes: AnyRoute[] = [
       const items = await ctx.app.services.disbursements.list(ctx.app.db, fund, ctx.principal, {
         status: query.status,
         memberId: query.memberId,
+        memberRole: query.memberRole,
         overdue: query.overdue,
         lender: query.lender,
         ratification: query.ratification,

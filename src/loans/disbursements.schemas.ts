@@ -51,20 +51,31 @@ const booleanParam = z
   .transform((text) => text === 'true')
   .meta({ description: '`true`: only loans with an instalment past due and unpaid; `false`: only the others.' });
 
-export const listLoansQuery = z.strictObject({
-  status: z.enum(LOAN_STATES).optional(),
-  memberId: uuid
-    .optional()
-    .meta({ description: 'Loans this member takes part in: borrower, guarantor or peer lender.' }),
-  overdue: booleanParam.optional(),
-  lender: z.enum(LENDERS).optional().meta({ description: 'Only loans of this lender: pool, peer or bank.' }),
-  ratification: z.enum(RATIFICATION_STATUSES).optional().meta({
-    description:
-      'Fast-tracked loans by ratification: `pending` (waiting for the next meeting), `ratified`, or `failed` (the committee did not ratify; the loan stands and the exception stays visible).',
-  }),
-  limit: limitParam,
-  cursor: cursorParam,
-});
+export const MEMBER_ROLES = ['borrower', 'guarantor', 'lender'] as const;
+
+export const listLoansQuery = z
+  .strictObject({
+    status: z.enum(LOAN_STATES).optional(),
+    memberId: uuid
+      .optional()
+      .meta({ description: 'Loans this member takes part in: borrower, guarantor or peer lender.' }),
+    memberRole: z.enum(MEMBER_ROLES).optional().meta({
+      description:
+        'With `memberId`: only the loans it borrows, guarantees (a guarantee it gave or was asked for, not one it declined or that was withdrawn) or lends (peer loans).',
+    }),
+    overdue: booleanParam.optional(),
+    lender: z.enum(LENDERS).optional().meta({ description: 'Only loans of this lender: pool, peer or bank.' }),
+    ratification: z.enum(RATIFICATION_STATUSES).optional().meta({
+      description:
+        'Fast-tracked loans by ratification: `pending` (waiting for the next meeting), `ratified`, or `failed` (the committee did not ratify; the loan stands and the exception stays visible).',
+    }),
+    limit: limitParam,
+    cursor: cursorParam,
+  })
+  .refine((query) => query.memberRole === undefined || query.memberId !== undefined, {
+    message: 'memberRole needs memberId',
+    path: ['memberRole'],
+  });
 
 // ---------------------------------------------------------------------------------------------
 // Responses

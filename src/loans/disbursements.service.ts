@@ -38,6 +38,8 @@ export interface DisbursementServiceDeps {
 export interface ListLoansFilter {
   status?: loansRepo.LoanStatus | undefined;
   memberId?: string | undefined;
+  /** With memberId: only as borrower, guarantor or peer lender. */
+  memberRole?: repo.MemberRole | undefined;
   overdue?: boolean | undefined;
   lender?: loansRepo.Lender | undefined;
   ratification?: repo.RatificationStatus | undefined;
@@ -207,6 +209,7 @@ export class DisbursementService {
     const rows = await repo.listServicedLoans(db, fund.id, {
       statuses: filter.status === undefined ? repo.LOAN_STATES : [filter.status],
       involving: filter.memberId,
+      memberRole: filter.memberRole,
       visibleTo: memberScope(principal),
       overdue: filter.overdue,
       lender: filter.lender,

@@ -5,8 +5,14 @@ import type { FundPolicy } from '../funds/policy';
 import { findCircles, type CircleCandidate, type CircleView } from '../guarantees/circles';
 import { jointGroupRules } from '../guarantees/joint-groups.loans';
 import { membersWithOverdueCalls } from '../members/members.repo';
-import { guarantorCapacity, paidInBorrowingLimit, relatedGroupLimit, singleBorrowerLimit } from '../funds/limits';
-import { formatAmount, Money, roundHalfUp, ZERO } from '../money/money';
+import {
+  guarantorCapacity,
+  liquidityReserve,
+  paidInBorrowingLimit,
+  relatedGroupLimit,
+  singleBorrowerLimit,
+} from '../funds/limits';
+import { formatAmount, Money, ZERO } from '../money/money';
 import { loanError } from './loans.errors';
 import * as repo from './loans.repo';
 import { coverageOf } from './loans.views';
@@ -363,7 +369,7 @@ async function circleRule(db: Db, { fund, loan, stage }: EligibilityInput): Prom
 async function poolCashRule(db: Db, { fund, loan, policy }: EligibilityInput): Promise<EligibilityFailure | null> {
   const pool = await repo.poolFigures(db, fund.id);
   const own = await repo.heldForLoan(db, fund.id, loan.id);
-  const reserve = Money.max(roundHalfUp(new Money(pool.capital).times(policy.liquidityReservePct).div(100)), ZERO);
+  const reserve = liquidityReserve(policy, new Money(pool.capital));
   const available = new Money(pool.cash).minus(pool.held).plus(own).minus(reserve);
   const amount = new Money(loan.amount);
   if (amount.lte(available)) return null;

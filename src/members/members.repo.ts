@@ -260,3 +260,24 @@ export async function listFundUsers(
   if (page.afterUsername !== undefined) query.andWhere('username', '>', page.afterUsername);
   return (await query) as FundUserRow[];
 }
+
+/**
+ * Subscribed capital (认缴) of the members in the fund on `date`: joined on or before it and not
+ * exited on or before it (an exit's date is the day it was requested for). Subscriptions keep no
+ * history, so each counts at its amount now.
+ */
+export async function subscribedOn(
+  db: Db,
+  fundId: string,
+  date: string,
+): Promise<{ members: number; subscribed: string }> {
+  const result = await db.raw<{ rows: { members: number; subscribed: string }[] }>(
+    `SELECT count(*)::int AS members, coalesce(sum(m.subscribed_amount), 0)::text AS subscribed
+       FROM members m
+      WHERE m.fund_id = ? AND m.joined_on <= ?
+        AND NOT EXISTS (SELECT 1 FROM member_exits x
+                         WHERE x.fund_id = m.fund_id AND x.member_id = m.id AND x.requested_on <= ?)`,
+    [fundId, date, date],
+  );
+  return result.rows[0]!;
+}

@@ -86,6 +86,12 @@ export class MemberService {
   }
 
   /** One member; for member users (`onlyId`), any other member does not exist. */
+  /** How many members the fund had on `date` and their subscribed capital (members.repo subscribedOn). */
+  async subscribedOn(db: Db, fund: Fund, date: string): Promise<{ members: number; subscribed: Money }> {
+    const row = await repo.subscribedOn(db, fund.id, date);
+    return { members: row.members, subscribed: new Money(row.subscribed) };
+  }
+
   async get(db: Db, fund: Fund, memberId: string, onlyId?: string): Promise<MemberWithCapital> {
     const row = onlyId !== undefined && onlyId !== memberId ? undefined : await repo.findMember(db, fund.id, memberId);
     if (!row) throw notFound(memberId);

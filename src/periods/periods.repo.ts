@@ -194,3 +194,49 @@ export async function listPeriods(
   if (page.afterEndsOn) query.andWhere('ends_on', '>', page.afterEndsOn);
   return (await query) as Omit<FundPeriodRow, 'snapshot'>[];
 }
+
+/** The last closed period starting on or before `date` (the one holding it, or an earlier one). */
+export async function closedPeriodFrom(
+  db: Db,
+  fundId: string,
+  date: string,
+): Promise<{ period: string; starts_on: string; ends_on: string } | undefined> {
+  return (await db('fund_periods')
+    .where({ fund_id: fundId })
+    .andWhere('starts_on', '<=', date)
+    .orderBy('ends_on', 'desc')
+    .first('period', 'starts_on', 'ends_on')) as { period: string; starts_on: string; ends_on: string } | undefined;
+}
+
+export interface IncomeRow {
+  account_id: string;
+  code: string;
+  name: string;
+  /** Σ credits − Σ debits of its postings dated in the range, close entries left out. */
+  amount: string;
+}
+
+/**
+ * Every income account of the fund with what it earned over [from, to]: the entries dated in the
+ * range (journal_entries_fund_effective_idx) other than period closes, which move income to the
+ * members and are not income themselves.
+ */
+export async function incomeBetween(db: Db, fundId: string, from: string, to: string): Promise<IncomeRow[]> {
+  const result = await db.raw<{ rows: IncomeRow[] }>(
+    `SELECT a.id AS account_id, a.code, a.name, coalesce(m.amount, 0)::text AS amount
+       FROM accounts a
+       LEFT JOIN (
+         SELECT p.account_id, sum(CASE p.side WHEN 'credit' THEN p.amount ELSE -p.amount END) AS amount
+           FROM journal_entries e
+           JOIN postings p ON p.fund_id = e.fund_id AND p.entry_id = e.id
+          WHERE e.fund_id = ? AND e.effective_date BETWEEN ? AND ? AND e.kind <> ?
+          GROUP BY p.account_id
+       ) m ON m.account_id = a.id
+      WHERE a.fund_id = ? AND a.type = 'income'
+      ORDER BY a.code`,
+    [fundId, from, to, PERIOD_CLOSE_KIND, fundId],
+  );
+  return result.rows;
+}
+
+export const PERIOD_CLOSE_KIND = 'period.close';

@@ -65,6 +65,16 @@ export async function shareByCapital(
   });
 }
 
+/** What the fund earned in the period running on a day, up to that day (PeriodService.incomeToDate). */
+export interface IncomeToDate {
+  from: string;
+  to: string;
+  /** The closed period the day falls in; null when it falls in the open period. */
+  closedPeriod: string | null;
+  accounts: { accountId: string; code: string; name: string; amount: Money }[];
+  total: Money;
+}
+
 export interface ClosedPeriod {
   period: string;
   startsOn: string;
@@ -131,7 +141,7 @@ export class PeriodService {
         fundId: fund.id,
         lines,
         effectiveDate: range.endsOn,
-        kind: 'period.close',
+        kind: repo.PERIOD_CLOSE_KIND,
         memo: `Close of ${period}: net income ${formatAmount(netIncome)} shared among the members`,
         actor,
         requestId,
@@ -248,6 +258,34 @@ export class PeriodService {
       { id: string } | undefined;
     assert(row, `fund ${fundId} has no account 3101`);
     return row.id;
+  }
+
+  /**
+   * The income of the period running on `asOf`, from its first day to `asOf`, per income account
+   * (4001 interest, 4002 fees, 4003 penalty interest, 4004 recoveries, 4005 other) and in total.
+   * The period is the closed one holding `asOf` when there is one (a day in the past); otherwise the
+   * open period, from the day after the books were last closed before `asOf`, or from the fund's
+   * establishment when none was. Close entries are not income and are left out.
+   */
+  async incomeToDate(db: Db, fund: Fund, asOf: string): Promise<IncomeToDate> {
+    const closed = await repo.closedPeriodFrom(db, fund.id, asOf);
+    const holding = closed !== undefined && closed.ends_on >= asOf ? closed : undefined;
+    const from = holding?.starts_on ?? (closed ? addDays(closed.ends_on, 1) : fund.establishedOn);
+    assert(from <= asOf, `income period from ${from} to ${asOf}`);
+    const rows = await repo.incomeBetween(db, fund.id, from, asOf);
+    const accounts = rows.map((row) => ({
+      accountId: row.account_id,
+      code: row.code,
+      name: row.name,
+      amount: new Money(row.amount),
+    }));
+    return {
+      from,
+      to: asOf,
+      closedPeriod: holding?.period ?? null,
+      accounts,
+      total: sumAmounts(accounts.map((account) => account.amount)),
+    };
   }
 
   async list(db: Db, fundId: string, page: { afterEndsOn?: string | undefined; limit: number }) {

@@ -728,3 +728,25 @@ export async function recordDefaultInHistory(
     [changedOn, fundId, loanId],
   );
 }
+
+/**
+ * Recovery cases open at the end of `date` (opened by then, not closed by then): how many, the
+ * newest `idsMax` case ids, and the loans of all of them, newest first.
+ */
+export async function casesOpenOn(
+  db: Db,
+  fundId: string,
+  date: string,
+  idsMax: number,
+): Promise<{ count: number; case_ids: string[]; loan_ids: string[] }> {
+  const result = await db.raw<{ rows: { count: number; case_ids: string[] | null; loan_ids: string[] | null }[] }>(
+    `SELECT count(*)::int AS count,
+            (array_agg(c.id::text ORDER BY c.number DESC))[1:?::int] AS case_ids,
+            array_agg(c.loan_id::text ORDER BY c.number DESC) AS loan_ids
+       FROM recovery_cases c
+      WHERE c.fund_id = ? AND c.opened_on <= ? AND (c.closed_on IS NULL OR c.closed_on > ?)`,
+    [idsMax, fundId, date, date],
+  );
+  const row = result.rows[0]!;
+  return { count: row.count, case_ids: row.case_ids ?? [], loan_ids: row.loan_ids ?? [] };
+}

@@ -1008,6 +1008,21 @@ export class RecoveryService implements MotionHandler {
     return rows.map(toCaseSummary);
   }
 
+  /**
+   * The cases open at the end of `date` (opened on or before it, closed after it or not yet): how
+   * many, the ids of the newest `idsMax`, and the loans of them all; every case, whoever asks (the
+   * fund overview, for oversight roles only).
+   */
+  async openOn(
+    db: Db,
+    fund: Fund,
+    date: string,
+    idsMax: number,
+  ): Promise<{ count: number; caseIds: string[]; loanIds: string[] }> {
+    const row = await repo.casesOpenOn(db, fund.id, date, idsMax);
+    return { count: row.count, caseIds: row.case_ids, loanIds: row.loan_ids };
+  }
+
   async get(db: Db, fund: Fund, principal: Principal, caseId: string): Promise<CaseView> {
     const kase = await repo.findCase(db, fund.id, caseId);
     if (!kase || !(await this.visible(db, fund, principal, kase.loan_id))) throw caseNotFound(caseId);

@@ -58,38 +58,14 @@ export interface GuarantorOwingRow {
 const OVERDUE_AS_OF = instalmentOverdueSql('p.d', 'q.owes');
 
 /**
- * Every loan (pool, peer, bank) disbursed on or before `asOf` with principal outstanding at the end of
- * that day, for one fund; `visibleTo`, when given, keeps only the loans the member borrows, lends
- * or guarantees (the loan list's visibility rule). At most `limit` rows, by loan number.
- *
- * As of the day:
- *  - the borrower's principal: 1201:<loan> (pool) or the memo account 7101:<loan> (peer) or 7201:<loan> (bank), interest 1202
- *    and penalty 1203, by loan_debit_balance_as_of (ADR 0003: the last posting whose watermark is on
- *    or before the day, plus back-dated postings after it);
- *  - what guarantors called for a defaulted pool loan owe (ADR 0018): the postings dated on or before
- *    the day of the entries of its calls (the call, the payments, the failure) on each guarantor's
- *    1301, and of each round its principal part — what the round's calls leave unpaid, principal
- *    first (rule W-restore), up to what the round took off 1201 less what failures put back. A call
- *    moves the receivable, not the risk: the loan stays in the book while anyone owes its principal;
- *  - schedule: the version in force that day, i.e. before any extension effective after it;
- *  - paid: the allocations of repayments received on or before the day and not reversed on or
- *    before it (a reversal dated later did not undo them yet);
- *  - interest due of an ended period: what the job wrote when it ended, else the schedule's; for a
- *    pool loan unpaid interest counts only while it owes interest of ended periods at all: the
- *    balance of 1202 exceeds what the period running on the day has accrued by then (the job's
- *    accrual postings dated in that period, with any differences of days run again);
- *  - a peer or bank loan's interest: the scheduled interest of instalments due on or before the day, less
- *    what was paid (repayments.allocation.ts peerInterestDue).
+ * The loan book's reading of every loan as of a day, as common table expressions (the text of
+ * `loanBook` below explains each): `outstanding` (the loans with principal on the day, with the
+ * schedule version in force), `inst` (their instalments with what was paid of each by the day),
+ * `oldest`, `peer_interest`, `owing`, `recorded`. Bindings, in order: the fund, the day, the
+ * member a member user's book is limited to (or null), the loan limit, the accrual entry kinds
+ * (BOOK_AS_OF_KINDS); a statement using it adds its own after those.
  */
-export async function loanBook(
-  db: Db,
-  fundId: string,
-  asOf: string,
-  visibleTo: string | null,
-  limit: number,
-): Promise<LoanBookRow[]> {
-  const result = await db.raw<{ rows: LoanBookRow[] }>(
-    `WITH params AS (
+const BOOK_AS_OF = `WITH params AS (
        SELECT ?::uuid AS fund_id, ?::date AS d, ?::uuid AS visible_to
      ), book AS MATERIALIZED (
        SELECT l.id, l.fund_id, l.number, l.borrower_member_id, l.lender, l.peer_lender_member_id, l.bank_name,
@@ -230,7 +206,43 @@ export async function loanBook(
          FROM outstanding o CROSS JOIN params p
          JOIN loan_classification_history h ON h.fund_id = p.fund_id AND h.loan_id = o.id AND h.changed_on <= p.d
         ORDER BY h.loan_id, h.changed_on DESC, h.id DESC
-     )
+     )`;
+
+const BOOK_AS_OF_KINDS = [INTEREST_ACCRUAL_KIND, ACCRUAL_ADJUSTMENT_KIND];
+
+/**
+ * Every loan (pool, peer, bank) disbursed on or before `asOf` with principal outstanding at the end of
+ * that day, for one fund; `visibleTo`, when given, keeps only the loans the member borrows, lends
+ * or guarantees (the loan list's visibility rule). At most `limit` rows, by loan number.
+ *
+ * As of the day:
+ *  - the borrower's principal: 1201:<loan> (pool) or the memo account 7101:<loan> (peer) or 7201:<loan> (bank), interest 1202
+ *    and penalty 1203, by loan_debit_balance_as_of (ADR 0003: the last posting whose watermark is on
+ *    or before the day, plus back-dated postings after it);
+ *  - what guarantors called for a defaulted pool loan owe (ADR 0018): the postings dated on or before
+ *    the day of the entries of its calls (the call, the payments, the failure) on each guarantor's
+ *    1301, and of each round its principal part — what the round's calls leave unpaid, principal
+ *    first (rule W-restore), up to what the round took off 1201 less what failures put back. A call
+ *    moves the receivable, not the risk: the loan stays in the book while anyone owes its principal;
+ *  - schedule: the version in force that day, i.e. before any extension effective after it;
+ *  - paid: the allocations of repayments received on or before the day and not reversed on or
+ *    before it (a reversal dated later did not undo them yet);
+ *  - interest due of an ended period: what the job wrote when it ended, else the schedule's; for a
+ *    pool loan unpaid interest counts only while it owes interest of ended periods at all: the
+ *    balance of 1202 exceeds what the period running on the day has accrued by then (the job's
+ *    accrual postings dated in that period, with any differences of days run again);
+ *  - a peer or bank loan's interest: the scheduled interest of instalments due on or before the day, less
+ *    what was paid (repayments.allocation.ts peerInterestDue).
+ */
+export async function loanBook(
+  db: Db,
+  fundId: string,
+  asOf: string,
+  visibleTo: string | null,
+  limit: number,
+): Promise<LoanBookRow[]> {
+  const result = await db.raw<{ rows: LoanBookRow[] }>(
+    `${BOOK_AS_OF}
      SELECT o.id, o.number, o.borrower_member_id, mb.name AS borrower_name, o.lender, o.peer_lender_member_id,
             CASE o.lender WHEN 'bank' THEN o.bank_name ELSE ml.name END AS lender_name, o.amount::text AS amount,
             to_char(o.disbursed_on, 'YYYY-MM-DD') AS disbursed_on,
@@ -250,7 +262,7 @@ export async function loanBook(
        LEFT JOIN recorded rc ON rc.loan_id = o.id
        LEFT JOIN owing ow ON ow.loan_id = o.id
       ORDER BY o.number`,
-    [fundId, asOf, visibleTo, limit, [INTEREST_ACCRUAL_KIND, ACCRUAL_ADJUSTMENT_KIND]],
+    [fundId, asOf, visibleTo, limit, BOOK_AS_OF_KINDS],
   );
   return result.rows;
 }
@@ -270,6 +282,47 @@ export async function approvedExtensions(db: Db, fundId: string, loanId: string)
       WHERE fund_id = ? AND loan_id = ? AND status = 'approved'
       ORDER BY number`,
     [fundId, loanId],
+  );
+  return result.rows;
+}
+
+export interface InstalmentsDueRow {
+  days: number;
+  lender: 'pool' | 'peer' | 'bank';
+  instalments: number;
+  loans: number;
+  principal: string;
+  interest: string;
+}
+
+/**
+ * For each horizon of `horizonsDays`: the instalments of the loan book (as of `asOf`, the whole
+ * fund, at most `limit` loans) falling due after `asOf` and within the horizon that were not fully
+ * paid by then, per lender — how many, of how many loans, and what of their principal and
+ * scheduled interest is still to pay. The schedule is the one in force on `asOf` and the paid
+ * amounts those of repayments received by then (BOOK_AS_OF's `inst`); interest not yet due is the
+ * schedule's (the job writes the accrued figure only once a period has ended).
+ */
+export async function instalmentsDue(
+  db: Db,
+  fundId: string,
+  asOf: string,
+  horizonsDays: readonly number[],
+  limit: number,
+): Promise<InstalmentsDueRow[]> {
+  const result = await db.raw<{ rows: InstalmentsDueRow[] }>(
+    `${BOOK_AS_OF}
+     SELECT h.days, o.lender, count(*)::int AS instalments, count(DISTINCT i.loan_id)::int AS loans,
+            sum(greatest(i.principal - i.principal_paid, 0))::text AS principal,
+            sum(greatest(i.interest - i.interest_paid, 0))::text AS interest
+       FROM inst i CROSS JOIN params p
+       JOIN outstanding o ON o.id = i.loan_id
+       CROSS JOIN unnest(?::int[]) AS h(days)
+      WHERE i.due_on > p.d AND i.due_on <= p.d + h.days
+        AND (i.principal_paid < i.principal OR i.interest_paid < i.interest)
+      GROUP BY h.days, o.lender
+      ORDER BY h.days, o.lender`,
+    [fundId, asOf, null, limit, BOOK_AS_OF_KINDS, [...horizonsDays]],
   );
   return result.rows;
 }

@@ -31,7 +31,7 @@ export const reportRoutes: AnyRoute[] = [
     params: fundIdParams,
     query: reportQuery,
     problems: [422],
-    response: { status: 200, description: 'The loan book', schema: loanBookView },
+    response: { status: 200, description: 'The loan book', schema: loanBookView, alternatives: ['text/csv'] },
     handler: async ({ query, ctx }): Promise<Reply> => {
       const fund = fundOf(ctx);
       const book = await ctx.app.services.reports.loanBook(ctx.app.db, fund, ctx.principal, query.asOf);
@@ -53,7 +53,12 @@ export const reportRoutes: AnyRoute[] = [
     params: fundIdParams,
     query: reportQuery,
     problems: [422],
-    response: { status: 200, description: 'Portfolio at risk', schema: portfolioAtRiskView },
+    response: {
+      status: 200,
+      description: 'Portfolio at risk',
+      schema: portfolioAtRiskView,
+      alternatives: ['text/csv'],
+    },
     handler: async ({ query, ctx }): Promise<Reply> => {
       const fund = fundOf(ctx);
       const report = await ctx.app.services.reports.portfolioAtRisk(ctx.app.db, fund, ctx.principal, query.asOf);
@@ -75,7 +80,7 @@ export const reportRoutes: AnyRoute[] = [
     params: fundIdParams,
     query: reportQuery,
     problems: [422],
-    response: { status: 200, description: 'Exposure', schema: exposureView },
+    response: { status: 200, description: 'Exposure', schema: exposureView, alternatives: ['text/csv'] },
     handler: async ({ query, ctx }): Promise<Reply> => {
       const fund = fundOf(ctx);
       const report = await ctx.app.services.reports.exposure(ctx.app.db, fund, ctx.principal, query.asOf);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { assert } from '../assert';
 import { memberScope } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
-import type { Clock } from '../clock';
+import { addDays, type Clock } from '../clock';
 import type { Db, Trx } from '../db/knex';
 import type { Fund, FundService } from '../funds/funds.service';
 import { decodeCursor, encodeCursor } from '../http/pagination';
@@ -15,6 +15,7 @@ import { formatAmount, Money, sumAmounts } from '../money/money';
 import {
   bookTotals,
   classByDays,
+  LENDERS,
   historyReason,
   portfolioAtRisk,
   ratio,
@@ -22,6 +23,7 @@ import {
   worseOf,
   type BookFigures,
   type ClassTotals,
+  type Lender,
 } from './delinquency';
 import {
   figuresOf,
@@ -41,6 +43,20 @@ import type {
   LoanBookView,
   PortfolioAtRiskView,
 } from './reports.schemas';
+
+/** Instalments due within a horizon after a day, as the loan book reads them as of that day. */
+export interface RepaymentsDue {
+  days: number;
+  /** Due after this day (the as-of day) … */
+  dueAfter: string;
+  /** … and on or before this one. */
+  dueBy: string;
+  instalments: number;
+  loans: number;
+  principal: Money;
+  interest: Money;
+  byLender: { lender: Lender; instalments: number; loans: number; principal: Money; interest: Money }[];
+}
 
 export interface ReportServiceDeps {
   ledger: LedgerService;
@@ -80,25 +96,7 @@ export class ReportService {
   async loanBook(db: Knex, fund: Fund, principal: Principal, asOf: string | undefined): Promise<LoanBookView> {
     const date = this.reportDate(fund, asOf);
     const scope = memberScope(principal) ?? null;
-    return readOnly(db, async (trx) => {
-      const { version, policy } = await this.deps.funds.policyInForce(trx, fund, date);
-      const lines = await this.bookLines(trx, fund, date, scope, {
-        defaultAfterDaysOverdue: policy.defaultAfterDaysOverdue,
-        ...policy.classification,
-      });
-      const totals = bookTotals(lines.map((line) => line.figures));
-      return {
-        fundId: fund.id,
-        asOf: date,
-        policyVersion: version,
-        scope: { memberId: scope },
-        loans: lines.map((line) => line.view),
-        totals: {
-          byClass: totals.byClass.map((row) => ({ classification: row.classification, ...totalsView(row) })),
-          all: totalsView(totals.all),
-        },
-      };
-    });
+    return readOnly(db, async (trx) => (await this.bookViews(trx, fund, date, scope)).loanBook);
   }
 
   async portfolioAtRisk(
@@ -109,33 +107,7 @@ export class ReportService {
   ): Promise<PortfolioAtRiskView> {
     const date = this.reportDate(fund, asOf);
     const scope = memberScope(principal) ?? null;
-    return readOnly(db, async (trx) => {
-      const { policy } = await this.deps.funds.policyInForce(trx, fund, date);
-      const lines = await this.bookLines(trx, fund, date, scope, {
-        defaultAfterDaysOverdue: policy.defaultAfterDaysOverdue,
-        ...policy.classification,
-      });
-      // A member's portfolio is what it borrows: lending or guaranteeing a loan is not borrowing it.
-      const portfolio = lines
-        .map((line) => line.figures)
-        .filter((figures) => scope === null || figures.borrowerMemberId === scope);
-      return {
-        fundId: fund.id,
-        asOf: date,
-        scope: { memberId: scope },
-        portfolios: portfolioAtRisk(portfolio).map((p) => ({
-          lender: p.lender,
-          loans: p.loans,
-          principalOutstanding: formatAmount(p.principal),
-          thresholds: p.thresholds.map((t) => ({
-            days: t.days,
-            atRiskPrincipal: formatAmount(t.atRiskPrincipal),
-            atRiskLoans: t.atRiskLoans,
-            ratio: t.ratio,
-          })),
-        })),
-      };
-    });
+    return readOnly(db, async (trx) => (await this.bookViews(trx, fund, date, scope)).portfolioAtRisk);
   }
 
   /**
@@ -147,77 +119,179 @@ export class ReportService {
   async exposure(db: Knex, fund: Fund, principal: Principal, asOf: string | undefined): Promise<ExposureView> {
     const date = this.reportDate(fund, asOf);
     const scope = memberScope(principal) ?? null;
-    return readOnly(db, async (trx) => {
-      const { version, policy } = await this.deps.funds.policyInForce(trx, fund, date);
-      const members = await exposureRepo.membersWithCapital(trx, fund.id, date);
-      const loanRows = await exposureRepo.outstandingLoans(trx, fund.id, date, LOAN_BOOK_LOANS_MAX + 1);
-      assertBookSize(loanRows.length, date);
-      const guaranteeRows = await exposureRepo.standingGuarantees(trx, fund.id, date);
-      const collateralRows = await loansRepo.collateralOf(
-        trx,
-        fund.id,
-        loanRows.map((row) => row.id),
-      );
-      const loans = loanRows.map((row) => ({
-        id: row.id,
-        lender: row.lender,
-        borrowerMemberId: row.borrower_member_id,
-        peerLenderMemberId: row.peer_lender_member_id,
-        principal: new Money(row.principal),
-      }));
-      const guarantees = guaranteeRows.map((row) => ({
-        guarantorMemberId: row.guarantor_member_id,
-        jointGroupId: row.joint_group_id,
-        counted: new Money(row.counted),
-      }));
-      const collateral = collateralRows.map((row) => ({
-        loanId: row.loan_id,
-        valuation: new Money(row.valuation),
-        counted: collateralCounted(row),
-      }));
-      const poolCapital = sumAmounts(members.map((member) => new Money(member.paid_in)));
+    return readOnly(db, (trx) => this.exposureOf(trx, fund, date, scope));
+  }
 
-      const memberViews: ExposureView['members'] = [];
-      for (const member of members) {
-        if (scope !== null && member.id !== scope) continue;
-        const paidIn = new Money(member.paid_in);
-        const figures = figuresOf(new Set([member.id]), loans, guarantees, collateral);
-        if (member.status === 'exited' && !hasExposure(figures, paidIn)) continue;
-        memberViews.push({
-          member: { memberId: member.id, name: member.name, relatedGroup: member.related_group, status: member.status },
-          paidInCapital: formatAmount(paidIn),
-          ...figuresView(figures, memberLimits(policy, figures, paidIn, poolCapital)),
-        });
-      }
-      const listedGroups = new Set(memberViews.flatMap((view) => view.member.relatedGroup ?? []));
-      const groupViews: ExposureView['relatedGroups'] = [...listedGroups].sort().map((group) => {
-        const memberIds = members.filter((member) => member.related_group === group).map((member) => member.id);
-        const figures = figuresOf(new Set(memberIds), loans, guarantees, collateral);
+  /**
+   * The loan book and portfolio at risk of the whole fund as of `date`, read in the caller's
+   * snapshot with its other figures: the fund overview (docs/adr/0026-fund-overview.md) shows the
+   * reports' own totals, not a copy of their rules. The caller has checked `date`.
+   */
+  async portfolioIn(
+    trx: Trx,
+    fund: Fund,
+    date: string,
+  ): Promise<{ loanBook: LoanBookView; portfolioAtRisk: PortfolioAtRiskView }> {
+    return this.bookViews(trx, fund, date, null);
+  }
+
+  /**
+   * Portfolio at risk of the whole fund as of `date`, in the caller's snapshot, from the loan book's
+   * reading alone: the guarantees and collateral the loan book lists do not enter PAR, so they are
+   * not read (the overview's month-end series reads one of these per month).
+   */
+  async portfolioAtRiskIn(trx: Trx, fund: Fund, date: string): Promise<PortfolioAtRiskView> {
+    const { policy } = await this.deps.funds.policyInForce(trx, fund, date);
+    const rows = await repo.loanBook(trx, fund.id, date, null, LOAN_BOOK_LOANS_MAX + 1);
+    assertBookSize(rows.length, date);
+    const rules = { defaultAfterDaysOverdue: policy.defaultAfterDaysOverdue, ...policy.classification };
+    return parView(
+      fund,
+      date,
+      null,
+      rows.map((row) => figuresOfRow(row, rules)),
+    );
+  }
+
+  /** The exposure report of the whole fund as of `date`, in the caller's snapshot (the overview). */
+  async exposureIn(trx: Trx, fund: Fund, date: string): Promise<ExposureView> {
+    return this.exposureOf(trx, fund, date, null);
+  }
+
+  /**
+   * What the loan book's borrowers have still to pay on instalments falling due after `date` and
+   * within each horizon (cumulative: 90 days includes the first 30), as of the end of `date`: the
+   * schedule in force that day less what repayments received by then paid of each instalment
+   * (the loan book's own as-of reading, reports.repo.ts), per lender. In the caller's snapshot.
+   */
+  async repaymentsDueIn(trx: Trx, fund: Fund, date: string, horizonsDays: readonly number[]): Promise<RepaymentsDue[]> {
+    const rows = await repo.instalmentsDue(trx, fund.id, date, horizonsDays, LOAN_BOOK_LOANS_MAX + 1);
+    return horizonsDays.map((days) => {
+      const byLender = LENDERS.map((lender) => {
+        const row = rows.find((r) => r.days === days && r.lender === lender);
         return {
-          relatedGroup: group,
-          memberIds,
-          ...figuresView(figures, relatedGroupLimits(policy, figures, poolCapital)),
+          lender,
+          instalments: row?.instalments ?? 0,
+          loans: row?.loans ?? 0,
+          principal: new Money(row?.principal ?? 0),
+          interest: new Money(row?.interest ?? 0),
         };
       });
-      const breaches: ExposureView['breaches'] = [
-        ...memberViews.flatMap((view) =>
-          breachesOf(view.limits, { scope: 'member', memberId: view.member.memberId, relatedGroup: null }),
-        ),
-        ...groupViews.flatMap((view) =>
-          breachesOf(view.limits, { scope: 'related_group', memberId: null, relatedGroup: view.relatedGroup }),
-        ),
-      ];
       return {
+        days,
+        dueAfter: date,
+        dueBy: addDays(date, days),
+        instalments: byLender.reduce((n, row) => n + row.instalments, 0),
+        loans: byLender.reduce((n, row) => n + row.loans, 0),
+        principal: sumAmounts(byLender.map((row) => row.principal)),
+        interest: sumAmounts(byLender.map((row) => row.interest)),
+        byLender,
+      };
+    });
+  }
+
+  private async bookViews(
+    trx: Trx,
+    fund: Fund,
+    date: string,
+    scope: string | null,
+  ): Promise<{ loanBook: LoanBookView; portfolioAtRisk: PortfolioAtRiskView }> {
+    const { version, policy } = await this.deps.funds.policyInForce(trx, fund, date);
+    const lines = await this.bookLines(trx, fund, date, scope, {
+      defaultAfterDaysOverdue: policy.defaultAfterDaysOverdue,
+      ...policy.classification,
+    });
+    const totals = bookTotals(lines.map((line) => line.figures));
+    // A member's portfolio is what it borrows: lending or guaranteeing a loan is not borrowing it.
+    const portfolio = lines
+      .map((line) => line.figures)
+      .filter((figures) => scope === null || figures.borrowerMemberId === scope);
+    return {
+      loanBook: {
         fundId: fund.id,
         asOf: date,
         policyVersion: version,
         scope: { memberId: scope },
-        poolCapital: formatAmount(poolCapital),
-        members: memberViews,
-        relatedGroups: groupViews,
-        breaches,
+        loans: lines.map((line) => line.view),
+        totals: {
+          byClass: totals.byClass.map((row) => ({ classification: row.classification, ...totalsView(row) })),
+          all: totalsView(totals.all),
+        },
+      },
+      portfolioAtRisk: parView(fund, date, scope, portfolio),
+    };
+  }
+
+  private async exposureOf(trx: Trx, fund: Fund, date: string, scope: string | null): Promise<ExposureView> {
+    const { version, policy } = await this.deps.funds.policyInForce(trx, fund, date);
+    const members = await exposureRepo.membersWithCapital(trx, fund.id, date);
+    const loanRows = await exposureRepo.outstandingLoans(trx, fund.id, date, LOAN_BOOK_LOANS_MAX + 1);
+    assertBookSize(loanRows.length, date);
+    const guaranteeRows = await exposureRepo.standingGuarantees(trx, fund.id, date);
+    const collateralRows = await loansRepo.collateralOf(
+      trx,
+      fund.id,
+      loanRows.map((row) => row.id),
+    );
+    const loans = loanRows.map((row) => ({
+      id: row.id,
+      lender: row.lender,
+      borrowerMemberId: row.borrower_member_id,
+      peerLenderMemberId: row.peer_lender_member_id,
+      principal: new Money(row.principal),
+    }));
+    const guarantees = guaranteeRows.map((row) => ({
+      guarantorMemberId: row.guarantor_member_id,
+      jointGroupId: row.joint_group_id,
+      counted: new Money(row.counted),
+    }));
+    const collateral = collateralRows.map((row) => ({
+      loanId: row.loan_id,
+      valuation: new Money(row.valuation),
+      counted: collateralCounted(row),
+    }));
+    const poolCapital = sumAmounts(members.map((member) => new Money(member.paid_in)));
+
+    const memberViews: ExposureView['members'] = [];
+    for (const member of members) {
+      if (scope !== null && member.id !== scope) continue;
+      const paidIn = new Money(member.paid_in);
+      const figures = figuresOf(new Set([member.id]), loans, guarantees, collateral);
+      if (member.status === 'exited' && !hasExposure(figures, paidIn)) continue;
+      memberViews.push({
+        member: { memberId: member.id, name: member.name, relatedGroup: member.related_group, status: member.status },
+        paidInCapital: formatAmount(paidIn),
+        ...figuresView(figures, memberLimits(policy, figures, paidIn, poolCapital)),
+      });
+    }
+    const listedGroups = new Set(memberViews.flatMap((view) => view.member.relatedGroup ?? []));
+    const groupViews: ExposureView['relatedGroups'] = [...listedGroups].sort().map((group) => {
+      const memberIds = members.filter((member) => member.related_group === group).map((member) => member.id);
+      const figures = figuresOf(new Set(memberIds), loans, guarantees, collateral);
+      return {
+        relatedGroup: group,
+        memberIds,
+        ...figuresView(figures, relatedGroupLimits(policy, figures, poolCapital)),
       };
     });
+    const breaches: ExposureView['breaches'] = [
+      ...memberViews.flatMap((view) =>
+        breachesOf(view.limits, { scope: 'member', memberId: view.member.memberId, relatedGroup: null }),
+      ),
+      ...groupViews.flatMap((view) =>
+        breachesOf(view.limits, { scope: 'related_group', memberId: null, relatedGroup: view.relatedGroup }),
+      ),
+    ];
+    return {
+      fundId: fund.id,
+      asOf: date,
+      policyVersion: version,
+      scope: { memberId: scope },
+      poolCapital: formatAmount(poolCapital),
+      members: memberViews,
+      relatedGroups: groupViews,
+      breaches,
+    };
   }
 
   /**
@@ -305,8 +379,7 @@ function bookLine(
   const principal = new Money(row.principal);
   const owedBy = owedByView(row);
   const interest = new Money(row.interest);
-  const penalty = row.penalty === null ? null : new Money(row.penalty);
-  const classification = worseOf(classByDays(row.days_past_due, rules), row.classification_floor);
+  const { penalty, classification } = figuresOfRow(row, rules);
   const standing = guarantees.filter((g) => STANDING_GUARANTEES.includes(g.status));
   const ofType = (type: loansRepo.GuaranteeType) => {
     const amounts = standing.filter((g) => g.type === type).map((g) => new Money(g.amount));
@@ -349,15 +422,44 @@ function bookLine(
   };
   return {
     view,
-    figures: {
-      lender: row.lender,
-      borrowerMemberId: row.borrower_member_id,
-      principal,
-      interest,
-      penalty,
-      daysPastDue: row.days_past_due,
-      classification,
-    },
+    figures: figuresOfRow(row, rules),
+  };
+}
+
+/** What the totals and PAR need of a loan of the book: its tier by days past due (at least its floor). */
+function figuresOfRow(row: repo.LoanBookRow, rules: ClassificationBands): BookFigures {
+  return {
+    lender: row.lender,
+    borrowerMemberId: row.borrower_member_id,
+    principal: new Money(row.principal),
+    interest: new Money(row.interest),
+    penalty: row.penalty === null ? null : new Money(row.penalty),
+    daysPastDue: row.days_past_due,
+    classification: worseOf(classByDays(row.days_past_due, rules), row.classification_floor),
+  };
+}
+
+function parView(
+  fund: Fund,
+  date: string,
+  scope: string | null,
+  portfolio: readonly BookFigures[],
+): PortfolioAtRiskView {
+  return {
+    fundId: fund.id,
+    asOf: date,
+    scope: { memberId: scope },
+    portfolios: portfolioAtRisk(portfolio).map((p) => ({
+      lender: p.lender,
+      loans: p.loans,
+      principalOutstanding: formatAmount(p.principal),
+      thresholds: p.thresholds.map((t) => ({
+        days: t.days,
+        atRiskPrincipal: formatAmount(t.atRiskPrincipal),
+        atRiskLoans: t.atRiskLoans,
+        ratio: t.ratio,
+      })),
+    })),
   };
 }
 

@@ -112,6 +112,40 @@ describe('the audit log', () => {
   });
 });
 
+describe('the audit record of an entry', () => {
+  test('when the log is filtered by an entry’s request id, then it gives the one record of the request that posted it', async () => {
+    const fund = await createFund(h);
+    await fundPool(h, fund, '10.00');
+    const first = await postEntry(h, fund.admin, fund.id, bankCharge('1.00'));
+    const second = await h.http
+      .post(`/api/v1/funds/${fund.id}/entries`)
+      .set(fund.admin.auth)
+      .set('Idempotency-Key', `key-${first.body.id as string}`)
+      .set('X-Request-Id', 'console-trace-42')
+      .send(bankCharge('2.00'));
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body.requestId).toBe('console-trace-42');
+
+    for (const entry of [first.body, second.body] as { id: string; requestId: string }[]) {
+      const records = await auditOf(fund, { requestId: entry.requestId });
+      expect(records.map((record) => [record.action, record.target, record.requestId])).toEqual([
+        ['ledger.entry.post', { type: 'journal_entry', id: entry.id }, entry.requestId],
+      ]);
+    }
+    expect(await auditOf(fund, { requestId: 'no-such-request' })).toEqual([]);
+  });
+
+  test('when another fund’s request id is asked for, then this fund’s log has nothing', async () => {
+    const fund = await createFund(h);
+    const other = await createFund(h);
+    await fundPool(h, other, '10.00');
+    const posted = await postEntry(h, other.admin, other.id, bankCharge('1.00'));
+
+    expect(await auditOf(fund, { requestId: posted.body.requestId as string })).toEqual([]);
+    expect(await auditOf(other, { requestId: posted.body.requestId as string })).toHaveLength(1);
+  });
+});
+
 describe('verifying the chain', () => {
   let fund: TestFund;
   beforeEach(async () => {

@@ -99,6 +99,7 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds/{fundId}/jobs/daily': ADMIN,
   'get /funds/{fundId}/accounts': ALL,
   'get /funds/{fundId}/accounts/{accountId}': ALL,
+  'get /funds/{fundId}/accounts/{accountId}/postings': ALL,
   'get /funds/{fundId}/entries': ALL,
   'get /funds/{fundId}/entries/{entryId}': ALL,
   'post /funds/{fundId}/entries': ADMIN,
@@ -142,6 +143,8 @@ const EXPECTED: Record<string, readonly Role[] | 'public'> = {
   'post /funds/{fundId}/recovery-cases/{caseId}/calls/{callId}/failure': ADMIN,
   'post /funds/{fundId}/recovery-cases/{caseId}/recoveries': ADMIN,
   'get /funds/{fundId}/reports/exposure': ALL,
+  'get /funds/{fundId}/overview': OVERSIGHT,
+  'get /funds/{fundId}/overview/series': OVERSIGHT,
 };
 
 const ROUTE_KEYS = ROUTES.map((route) => `${route.method} ${route.path}`);
@@ -492,6 +495,21 @@ const CALLS: Record<string, Call> = {
   // No asOf: today in the fund's time zone, never before the world fund was established.
   'get /funds/{fundId}/reports/loan-book': {
     send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/reports/loan-book`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/accounts/{accountId}/postings': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/accounts/${w.capitalId}/postings`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/overview': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/overview`)).set(user.auth),
+    success: 200,
+    writes: false,
+  },
+  'get /funds/{fundId}/overview/series': {
+    send: (user, w) => h.http.get(api(`/funds/${w.fund.id}/overview/series?months=3`)).set(user.auth),
     success: 200,
     writes: false,
   },

@@ -1,6 +1,11 @@
+import express from 'express';
 import request from 'supertest';
+import { z } from 'zod';
 import pino from 'pino';
 import { createApp, ROUTES } from '../../../src/app';
+import { PROBLEM_CODES } from '../../../src/errors.registry';
+import { problemHandler, requestLogger } from '../../../src/http/middleware';
+import { defineRoute, mountRoutes } from '../../../src/http/route';
 import { CHART_OF_ACCOUNTS } from '../../../src/ledger/chart';
 import { DEFAULT_POLICY } from '../../../src/funds/policy';
 import { createFund } from '../../helpers/factories';
@@ -95,6 +100,89 @@ describe('API documentation', () => {
       ]),
     );
     expect(manual.requestBody.content['application/json'].schema).toBeDefined();
+  });
+
+  test('when the OpenAPI document is fetched, then Problem.code is the enum of every code of the error tables', async () => {
+    const document = (await h.http.get('/api/v1/openapi.json')).body;
+    const problem = document.components.schemas.Problem;
+    expect(problem.properties.code.enum).toEqual([...PROBLEM_CODES]);
+    expect(problem.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'code']));
+    for (const extension of ['errors', 'rule', 'limit', 'actual', 'failures', 'retryAfterSeconds', 'pointer']) {
+      expect({ extension, declared: problem.properties[extension] !== undefined }).toEqual({
+        extension,
+        declared: true,
+      });
+    }
+  });
+
+  test('when the OpenAPI document is fetched, then every route answers its problems, and any other, as Problem', async () => {
+    const document = (await h.http.get('/api/v1/openapi.json')).body;
+    const problemRef = { $ref: '#/components/schemas/Problem' };
+    for (const route of ROUTES) {
+      const responses = document.paths[route.path][route.method].responses as Record<
+        string,
+        { content: Record<string, { schema: unknown }> }
+      >;
+      const problems = Object.entries(responses).filter(([status]) => status === 'default' || /^[45]/.test(status));
+      expect(problems.map(([status]) => status)).toEqual(expect.arrayContaining(['400', 'default']));
+      if (route.permission !== 'public') {
+        expect(problems.map(([status]) => status)).toEqual(expect.arrayContaining(['401', '403']));
+      }
+      for (const [status, response] of problems) {
+        expect({ route: `${route.method} ${route.path}`, status, content: response.content }).toEqual({
+          route: `${route.method} ${route.path}`,
+          status,
+          content: { 'application/problem+json': { schema: problemRef } },
+        });
+      }
+    }
+  });
+
+  test('when a route can answer CSV or Markdown, then the document declares that format beside JSON', async () => {
+    const document = (await h.http.get('/api/v1/openapi.json')).body;
+    const formats = (path: string) =>
+      Object.keys(document.paths[path].get.responses['200'].content as Record<string, unknown>).sort();
+    const csv = ['application/json', 'text/csv'];
+    expect(formats('/funds/{fundId}/members/{memberId}/statement')).toEqual(csv);
+    expect(formats('/funds/{fundId}/reports/loan-book')).toEqual(csv);
+    expect(formats('/funds/{fundId}/reports/portfolio-at-risk')).toEqual(csv);
+    expect(formats('/funds/{fundId}/reports/exposure')).toEqual(csv);
+    expect(formats('/funds/{fundId}/reports/guarantee-network')).toEqual(csv);
+    expect(formats('/funds/{fundId}/meetings/{meetingId}/minutes')).toEqual(['application/json', 'text/markdown']);
+    const statement = document.paths['/funds/{fundId}/members/{memberId}/statement'].get.responses['200'].content;
+    expect(statement['text/csv'].schema.type).toBe('string');
+  });
+
+  test('when a route answers in a format it does not declare, then the answer is a 500 outside production', async () => {
+    const route = defineRoute({
+      method: 'get',
+      path: '/undeclared-csv',
+      operationId: 'undeclaredCsv',
+      summary: 'A route that answers CSV without declaring it',
+      tag: 'Test',
+      permission: 'public',
+      response: { status: 200, description: 'JSON only, it says', schema: z.object({}) },
+      handler: async () => ({ status: 200, body: 'a,b\r\n', contentType: 'text/csv; charset=utf-8' }),
+    });
+    const declared = { ...route, path: '/declared-csv', response: { ...route.response, alternatives: ['text/csv'] } };
+    const logger = pino({ level: 'silent' });
+    const router = express.Router();
+    mountRoutes(router, { db: h.db, config: h.config, logger, clock: h.clock, services: h.services }, [
+      route,
+      declared as typeof route,
+    ]);
+    const app = express();
+    app.use(requestLogger(logger));
+    app.use(router);
+    app.use(problemHandler());
+    const undeclared = await request(app).get('/undeclared-csv');
+    expect({ status: undeclared.status, code: undeclared.body.code }).toEqual({ status: 500, code: 'internal_error' });
+    const ok = await request(app).get('/declared-csv');
+    expect({ status: ok.status, type: ok.type, text: ok.text }).toEqual({
+      status: 200,
+      type: 'text/csv',
+      text: 'a,b\r\n',
+    });
   });
 
   test('when /docs is opened, then Swagger UI is served', async () => {
